@@ -1,0 +1,178 @@
+"""Formatting helpers shared by the changelog renderers.
+
+Everything here is pure and works on plain values: prices, percentages, times, snapshot
+labels, and the escaping of remote strings for Markdown and for the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = [
+    "format_count",
+    "format_json",
+    "format_pct",
+    "format_price",
+    "format_time",
+    "md_escape",
+    "plain_text",
+    "policy_label",
+    "snapshot_label",
+    "visible",
+]
+
+# Bidirectional formatting characters that can make text display in a different order than
+# it is stored ("Trojan Source"): the embeddings/overrides U+202A-U+202E, the isolates
+# U+2066-U+2069, and the implicit marks LRM, RLM and ALM.
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+# Characters that break a line (a Markdown table row, a terminal paragraph).
+_LINE_BREAKS = [0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
+# Backslash-escapable Markdown specials (CommonMark escapes any ASCII punctuation).
+_MD_SPECIALS = "\\`*_{}[]()#+-!|~"
+
+_VISIBLE: dict[int, str] = {cp: f"\\u{cp:04x}" for cp in _BIDI}
+
+_PLAIN: dict[int, str] = {}
+for _cp in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]:
+    _PLAIN[_cp] = f"\\x{_cp:02x}"
+for _cp in _LINE_BREAKS:
+    _PLAIN[_cp] = " "
+_PLAIN[0x09] = " "
+_PLAIN.update(_VISIBLE)
+
+_MARKDOWN: dict[int, str] = dict(_PLAIN)
+_MARKDOWN.update({ord(ch): "\\" + ch for ch in _MD_SPECIALS})
+# Markdown renderers pass raw HTML through, so these become entity references rather than
+# backslash escapes (an escaped `\&` would show a literal "&lt;").
+_MARKDOWN.update({ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"})
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def visible(value: object) -> str:
+    """Replace bidi control characters with a visible ``\\u202e``-style escape.
+
+    Used for HTML, where autoescaping handles markup but not reordering of the display.
+    """
+    return _text(value).translate(_VISIBLE)
+
+
+def plain_text(value: object) -> str:
+    """Make a remote string safe for one line of terminal text.
+
+    Line breaks become spaces; other control characters (ANSI escapes included) and bidi
+    controls become visible escapes such as ``\\x1b`` and ``\\u202e``.
+    """
+    return _text(value).translate(_PLAIN)
+
+
+def md_escape(value: object) -> str:
+    """Make a remote string safe as inline Markdown text and inside a table cell.
+
+    Markdown specials are backslash-escaped (so ``|`` cannot add a table column), ``& < >``
+    become HTML entities, line breaks become spaces, and control and bidi characters become
+    visible escapes.
+    """
+    return _text(value).translate(_MARKDOWN)
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | float | str):
+        try:
+            # repr() of a float is the shortest string that round-trips, so 2.5 stays 2.5.
+            result = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+        except InvalidOperation:
+            return None
+    else:
+        return None
+    return result if result.is_finite() else None
+
+
+def format_price(value: object) -> str:
+    """USD per 1M tokens, without float noise: 2.5 -> "$2.50", 0.075 -> "$0.075".
+
+    At least two decimals, at most six significant digits in the fraction, trailing zeros
+    beyond two decimals stripped, thousands separated by commas. Non-numbers show as-is,
+    a missing price as an em dash.
+    """
+    if value is None:
+        return "—"
+    number = _decimal(value)
+    if number is None:
+        return _text(value)
+    if number.is_zero():
+        return "$0.00"
+    exponent = min(number.adjusted() - 5, -2)
+    rounded = number.quantize(Decimal(1).scaleb(exponent))
+    sign = "-" if rounded < 0 else ""
+    digits = f"{abs(rounded):f}"
+    whole, _, fraction = digits.partition(".")
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    return f"{sign}${int(whole):,}.{fraction}"
+
+
+def format_pct(pct: float | None) -> str:
+    """A signed percentage with one decimal ("-20.0%", "+1,500.0%"); tiny moves "+<0.1%"."""
+    if pct is None:
+        return "—"
+    if pct != 0 and abs(pct) < 0.05:
+        return f"{'+' if pct > 0 else '-'}<0.1%"
+    return f"{pct:+,.1f}%"
+
+
+def format_count(value: object) -> str:
+    """An integer with thousands separators (128000 -> "128,000"); null is "unknown"."""
+    if value is None:
+        return "unknown"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return _text(value)
+
+
+def format_json(value: Any, *, limit: int = 300) -> str:
+    """Compact JSON for any field value, cut to ``limit`` characters with an ellipsis."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_time(value: object) -> str:
+    """An ISO 8601 time as "2026-11-02 09:00 UTC"; anything unparsable is shown as given."""
+    if not isinstance(value, str) or not value:
+        return _text(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def policy_label(value: object) -> str:
+    """A data policy for display; a missing (null) policy is "unknown"."""
+    return "unknown" if value is None or value == "" else _text(value)
+
+
+def snapshot_label(snapshot: dict[str, Any] | None) -> str:
+    """The catalog version, else "hash " and the first 12 hex digits of the content hash."""
+    if snapshot is None:
+        return "none"
+    version = snapshot.get("catalog_version")
+    if version is not None and version != "":
+        return _text(version)
+    content_hash = _text(snapshot.get("content_hash"))
+    if not content_hash:
+        return f"snapshot {_text(snapshot.get('id'))}".strip()
+    return f"hash {content_hash.rpartition(':')[2][:12]}"

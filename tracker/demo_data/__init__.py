@@ -1,0 +1,1 @@
+"""Bundled sample catalogs served by `tracker demo`."""

@@ -1,0 +1,175 @@
+"""Backfill from a git-scraping repository: every committed version of one file, oldest first,
+each observed at its commit time.
+
+Re-running continues where the last run stopped: commits already imported are skipped, and so
+are commits older than the newest observation of the source (history only moves forward).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tracker.errors import PayloadError, UsageError
+from tracker.pipeline import Pipeline
+from tracker.store import repo
+from tracker.store.schema import observations
+from tracker.timeutil import parse_iso
+
+log = logging.getLogger(__name__)
+
+ORIGIN_PREFIX = "import-git:"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    committed_at: datetime
+
+
+@dataclass
+class ImportSummary:
+    commits: int = 0
+    imported: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "commits": self.commits,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "outcomes": self.outcomes,
+        }
+
+
+def _git(repo_path: Path, *args: str) -> str:
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(repo_path), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:
+        raise UsageError("git is not installed (needed by import-git)") from None
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or "").strip().splitlines()
+        raise UsageError(
+            f"git failed in {repo_path}: {detail[-1] if detail else exc.returncode}"
+        ) from None
+    return completed.stdout
+
+
+def list_commits(repo_path: Path, file_path: str, ref: str = "HEAD") -> list[Commit]:
+    """Commits of `ref` that changed `file_path`, oldest first."""
+    if not (repo_path / ".git").exists() and not _git(
+        repo_path, "rev-parse", "--is-inside-work-tree"
+    ).strip():
+        raise UsageError(f"{repo_path} is not a git repository")
+    out = _git(repo_path, "log", "--reverse", "--format=%H %cI", ref, "--", file_path)
+    commits = []
+    for line in out.splitlines():
+        sha, _, when = line.partition(" ")
+        commits.append(Commit(sha=sha, committed_at=parse_iso(when)))
+    return commits
+
+
+def iter_blobs(
+    repo_path: Path, file_path: str, commits: list[Commit]
+) -> Iterator[tuple[Commit, bytes | None]]:
+    """Each commit's version of the file (None where the commit deleted it), read through one
+    `git cat-file --batch` process rather than one process per version."""
+    process = subprocess.Popen(
+        ["git", "-C", str(repo_path), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        for commit in commits:
+            process.stdin.write(f"{commit.sha}:{file_path}\n".encode())
+            process.stdin.flush()
+            header = process.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                yield commit, None
+                continue
+            size = int(header[2])
+            body = process.stdout.read(size)
+            process.stdout.read(1)  # the newline after each object
+            yield commit, body
+    finally:
+        process.stdin.close()
+        process.wait()
+
+
+def import_git(
+    pipeline: Pipeline,
+    repo_path: Path,
+    file_path: str,
+    *,
+    ref: str = "HEAD",
+    write_changelogs: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Ingest every committed version of `file_path` not imported yet, oldest first."""
+    repo_path = repo_path.expanduser()
+    if not repo_path.is_dir():
+        raise UsageError(f"no such directory: {repo_path}")
+    commits = list_commits(repo_path, file_path, ref)
+    if not commits:
+        raise UsageError(f"no commit of {ref} touches {file_path!r} in {repo_path}")
+    done, newest = _already_imported(pipeline)
+    todo = []
+    summary = ImportSummary(commits=len(commits))
+    for commit in commits:
+        if commit.sha in done or (newest is not None and commit.committed_at < newest):
+            summary.skipped += 1
+        else:
+            todo.append(commit)
+    if progress:
+        progress(0, len(todo))
+    for index, (commit, body) in enumerate(iter_blobs(repo_path, file_path, todo), start=1):
+        if body is None:
+            summary.skipped += 1  # the file was deleted in this commit
+        else:
+            try:
+                result = pipeline.ingest(
+                    body,
+                    observed_at=commit.committed_at,
+                    origin=ORIGIN_PREFIX + commit.sha,
+                    write_changelogs=write_changelogs,
+                )
+            except PayloadError as exc:
+                summary.rejected += 1
+                log.warning("commit %s rejected: %s", commit.sha[:12], exc)
+            else:
+                summary.imported += 1
+                summary.outcomes[result.outcome] = summary.outcomes.get(result.outcome, 0) + 1
+        if progress:
+            progress(index, len(todo))
+    return summary
+
+
+def _already_imported(pipeline: Pipeline) -> tuple[set[str], datetime | None]:
+    """Commits already imported for this source, and its newest observation time."""
+    with pipeline.engine.connect() as conn:
+        source_id = repo.source_id(conn, pipeline.source.name)
+        if source_id is None:
+            return set(), None
+        origins = conn.execute(
+            select(observations.c.origin).where(
+                observations.c.source_id == source_id,
+                observations.c.origin.startswith(ORIGIN_PREFIX),
+            )
+        ).scalars()
+        done = {origin.removeprefix(ORIGIN_PREFIX) for origin in origins}
+        return done, repo.latest_observation_time(conn, source_id)

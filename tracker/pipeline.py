@@ -1,0 +1,377 @@
+"""One run of the pipeline: fetch, validate, store if new, diff, write changelogs.
+
+>>> from tracker.pipeline import Pipeline
+>>> pipeline = Pipeline.open(settings, source_name="auriko")        # doctest: +SKIP
+>>> result = pipeline.fetch()                                       # doctest: +SKIP
+>>> result.outcome, [c["kind"] for c in result.changes]            # doctest: +SKIP
+
+Every poll becomes an observation, whatever its outcome. A payload that fails validation or a
+remote that fails never creates a snapshot. A snapshot, its interval rows, the observation and
+its change records are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from tracker.catalog import Catalog, parse_catalog
+from tracker.client import ClientOptions, fetch_models
+from tracker.config import SourceConfig
+from tracker.diff import Change, diff_catalogs
+from tracker.errors import ConfigError, PayloadError, RemoteError, TrackerError, UsageError
+from tracker.store import rawbody, repo
+from tracker.store.repo import SnapshotInfo, iso
+
+log = logging.getLogger(__name__)
+
+# Rejected bodies are kept for audit up to this size (compressed); larger ones are truncated.
+MAX_REJECTED_BODY = 5 * 1024 * 1024
+
+
+@dataclass
+class RunResult:
+    """What one observation found."""
+
+    source: str
+    outcome: str  # new | unchanged | reverted | failed | rejected
+    observed_at: datetime
+    observation_id: int
+    snapshot: SnapshotInfo | None = None
+    previous: SnapshotInfo | None = None
+    changes: list[Change] = field(default_factory=list)
+    changelogs: list[Path] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def is_transition(self) -> bool:
+        return self.outcome in ("new", "reverted") and self.previous is not None
+
+    def diff_json(self) -> dict[str, Any]:
+        """The guide's diff object for this transition."""
+        return {
+            "from": self.previous.to_json() if self.previous else None,
+            "to": self.snapshot.to_json() if self.snapshot else None,
+            "changes": self.changes,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "outcome": self.outcome,
+            "observed_at": iso(self.observed_at),
+            "observation_id": self.observation_id,
+            **self.diff_json(),
+            "changelogs": [str(p) for p in self.changelogs],
+            "error": self.error,
+        }
+
+
+class _CatalogCache:
+    """Catalogs (and raw bodies) of recent snapshots; a snapshot's content never changes."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._items: OrderedDict[int, tuple[Catalog, bytes | None]] = OrderedDict()
+        self._size = size
+
+    def get(self, snapshot_id: int) -> tuple[Catalog, bytes | None] | None:
+        item = self._items.get(snapshot_id)
+        if item is not None:
+            self._items.move_to_end(snapshot_id)
+        return item
+
+    def put(self, snapshot_id: int, catalog: Catalog, raw: bytes | None) -> None:
+        self._items[snapshot_id] = (catalog, raw)
+        self._items.move_to_end(snapshot_id)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+class Pipeline:
+    """Observations of one source into one database. Reuse it across runs to keep its cache."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        source: SourceConfig,
+        *,
+        reports_dir: Path | None = None,
+        client_options: ClientOptions | None = None,
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.reports_dir = reports_dir
+        self.client_options = client_options or ClientOptions()
+        self._cache = _CatalogCache()
+        self._source_id: int | None = None
+
+    # --- entry points ---
+
+    def fetch(
+        self,
+        *,
+        api_key: str | None = None,
+        observed_at: datetime | None = None,
+        transport: Any = None,
+    ) -> RunResult:
+        """Pull the catalog once and ingest it; failures are recorded, then raised.
+
+        `observed_at` defaults to now; the demo passes earlier times to lay out a history.
+        """
+        key = api_key if api_key is not None else self.source.resolve_api_key()
+        if not key:
+            raise ConfigError(
+                f"no API key for source {self.source.name!r}: set {self.source.api_key_env} "
+                f"or {self.source.api_key_env}_FILE"
+            )
+        observed_at = observed_at or now()
+        started = time.monotonic()
+        try:
+            fetched = fetch_models(
+                self.source.base_url,
+                key,
+                endpoint=self.source.endpoint,
+                options=self.client_options,
+                transport=transport,
+            )
+        except RemoteError as exc:
+            self.record_failure(exc, observed_at=observed_at, http_status=exc.status,
+                                origin="fetch", started=started)
+            raise
+        return self.ingest(
+            fetched.body,
+            observed_at=observed_at,
+            http_status=fetched.status,
+            origin="fetch",
+            started=started,
+        )
+
+    def ingest(
+        self,
+        body: bytes,
+        *,
+        observed_at: datetime | None = None,
+        http_status: int | None = None,
+        origin: str = "ingest",
+        started: float | None = None,
+        write_changelogs: bool = True,
+    ) -> RunResult:
+        """Validate a raw `/v1/models` body and store it as an observation (and snapshot)."""
+        observed_at = observed_at or now()
+        started = started if started is not None else time.monotonic()
+        try:
+            catalog = parse_catalog(body)
+        except PayloadError as exc:
+            self.record_failure(exc, observed_at=observed_at, http_status=http_status,
+                                origin=origin, started=started, body=body)
+            raise
+        content_hash = catalog.content_hash
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            result = self._store(conn, catalog, content_hash, body, observed_at=observed_at,
+                                 http_status=http_status, origin=origin, started=started)
+        if result.snapshot is not None and result.outcome == "new":
+            self._cache.put(result.snapshot.id, catalog, body)
+        if result.is_transition and write_changelogs and self.reports_dir is not None:
+            result.changelogs = write_changelog(self.reports_dir, result)
+        return result
+
+    def record_failure(
+        self,
+        error: TrackerError,
+        *,
+        observed_at: datetime,
+        http_status: int | None,
+        origin: str,
+        started: float | None = None,
+        body: bytes | None = None,
+    ) -> int:
+        """Store a failed or rejected poll as an observation (no snapshot)."""
+        outcome = "rejected" if isinstance(error, PayloadError) else "failed"
+        stored_body = None
+        if body is not None:
+            stored_body = rawbody.compress(body)[:MAX_REJECTED_BODY]
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            observation_id = repo.record_observation(
+                conn,
+                source_id=self._ensure_source(conn, observed_at),
+                observed_at=observed_at,
+                outcome=outcome,
+                http_status=http_status,
+                error=str(error),
+                duration_ms=_elapsed_ms(started),
+                origin=origin,
+                rejected_body=stored_body,
+            )
+        log.info("source %s: %s: %s", self.source.name, outcome, error)
+        return observation_id
+
+    # --- internals ---
+
+    def _store(
+        self,
+        conn: Connection,
+        catalog: Catalog,
+        content_hash: str,
+        body: bytes,
+        *,
+        observed_at: datetime,
+        http_status: int | None,
+        origin: str,
+        started: float,
+    ) -> RunResult:
+        source = self._ensure_source(conn, observed_at)
+        newest = repo.latest_observation_time(conn, source)
+        if newest is not None and observed_at < newest:
+            raise UsageError(
+                f"refusing to ingest a catalog observed at {iso(observed_at)}: source "
+                f"{self.source.name!r} already has an observation at {iso(newest)}; "
+                "ingest versions oldest first"
+            )
+        identity = catalog.catalog_version or content_hash
+        state = repo.state_at(conn, source)
+        current = state[0] if state else None
+        existing = repo.snapshot_by_identity(conn, source, identity)
+
+        observation = {
+            "source_id": source,
+            "observed_at": observed_at,
+            "http_status": http_status,
+            "catalog_version": catalog.catalog_version,
+            "content_hash": content_hash,
+            "duration_ms": _elapsed_ms(started),
+            "origin": origin,
+        }
+        if existing is not None and current is not None and existing.id == current.id:
+            if existing.content_hash != content_hash:
+                log.warning(
+                    "catalog_version %s was served again with different content; the first "
+                    "content seen under this version is kept",
+                    existing.catalog_version,
+                )
+            repo.touch_snapshot(conn, existing.id, observed_at)
+            observation_id = repo.record_observation(
+                conn, **observation, outcome="unchanged", snapshot_id=existing.id
+            )
+            return RunResult(self.source.name, "unchanged", observed_at, observation_id,
+                             snapshot=existing, previous=current)
+
+        target: SnapshotInfo | None
+        if existing is not None:
+            outcome, target = "reverted", existing
+            repo.touch_snapshot(conn, existing.id, observed_at)
+            new_catalog = self._catalog(conn, source, existing)
+        else:
+            outcome = "new"
+            base_id = repo.newest_snapshot_id(conn, source)
+            base = None
+            if base_id is not None:
+                base_info = repo.snapshot_by_id(conn, source, base_id)
+                assert base_info is not None
+                base_catalog, base_raw = self._catalog_and_raw(conn, source, base_info)
+                base = (base_id, base_catalog, base_raw)
+            snapshot_id = repo.insert_snapshot(
+                conn, source=source, catalog=catalog, content_hash=content_hash, raw=body,
+                observed_at=observed_at, base=base,
+            )
+            target = repo.snapshot_by_id(conn, source, snapshot_id)
+            new_catalog = catalog
+        assert target is not None
+
+        old_catalog = self._catalog(conn, source, current) if current is not None else None
+        records = diff_catalogs(old_catalog, new_catalog)
+        observation_id = repo.record_observation(
+            conn, **observation, outcome=outcome, snapshot_id=target.id,
+            previous_snapshot_id=current.id if current is not None else None,
+        )
+        if current is not None:
+            repo.record_changes(
+                conn, source=source, observation_id=observation_id, observed_at=observed_at,
+                from_snapshot=current.id, to_snapshot=target.id, records=records,
+            )
+        return RunResult(self.source.name, outcome, observed_at, observation_id,
+                         snapshot=target, previous=current, changes=records)
+
+    def _catalog(self, conn: Connection, source: int, snapshot: SnapshotInfo) -> Catalog:
+        cached = self._cache.get(snapshot.id)
+        if cached is not None:
+            return cached[0]
+        catalog = repo.load_catalog(conn, source, snapshot)
+        self._cache.put(snapshot.id, catalog, None)
+        return catalog
+
+    def _catalog_and_raw(
+        self, conn: Connection, source: int, snapshot: SnapshotInfo
+    ) -> tuple[Catalog, bytes]:
+        cached = self._cache.get(snapshot.id)
+        if cached is not None and cached[1] is not None:
+            return cached[0], cached[1]
+        catalog = cached[0] if cached else repo.load_catalog(conn, source, snapshot)
+        raw = repo.raw_body(conn, snapshot.id)
+        self._cache.put(snapshot.id, catalog, raw)
+        return catalog, raw
+
+    def _ensure_source(self, conn: Connection, moment: datetime) -> int:
+        if self._source_id is None:
+            self._source_id = repo.ensure_source(
+                conn,
+                name=self.source.name,
+                kind=self.source.kind,
+                base_url=self.source.base_url,
+                endpoint=self.source.endpoint,
+                now=moment,
+            )
+        return self._source_id
+
+    def _lock(self, conn: Connection) -> None:
+        """Serialize writers of one source (SQLite's BEGIN IMMEDIATE already does)."""
+        if conn.dialect.name == "postgresql":
+            key = zlib.crc32(f"catalog-tracker:{self.source.name}".encode())
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def write_changelog(reports_dir: Path, result: RunResult) -> list[Path]:
+    """Write `changelog-<time>-<version>.md` and `.html` for a transition; return the paths."""
+    from tracker.reports import changelog_html, changelog_markdown
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    assert result.snapshot is not None
+    stem = f"changelog-{result.observed_at:%Y%m%dT%H%M%SZ}-{safe_filename(result.snapshot.label)}"
+    diff = result.diff_json()
+    diff["source"] = result.source
+    paths = []
+    for suffix, render in ((".md", changelog_markdown), (".html", changelog_html)):
+        path = reports_dir / f"{stem}{suffix}"
+        write_atomically(path, render(diff))
+        paths.append(path)
+    return paths
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(content, encoding="utf-8")
+    tmp.replace(path)
+
+
+def safe_filename(label: str) -> str:
+    """A remote string made safe as part of a file name."""
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in label)
+    return cleaned.strip("._")[:80] or "catalog"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _elapsed_ms(started: float | None) -> int | None:
+    return None if started is None else int((time.monotonic() - started) * 1000)

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, database setup and migrations, and the queries over them."""

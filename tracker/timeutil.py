@@ -1,0 +1,50 @@
+"""Parsing WHEN arguments: ISO dates and times, or spans back from now such as `7d`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from tracker.errors import UsageError
+
+_SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_span(text: str) -> timedelta:
+    """`30s`, `15m`, `1h`, `7d`, `2w` as a timedelta."""
+    match = _SPAN.match(text)
+    if not match:
+        raise UsageError(f"not a duration: {text!r} (use e.g. 30s, 15m, 1h, 7d, 2w)")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime:
+    """An ISO date (00:00 UTC), an ISO time (UTC unless it says otherwise), or a span ago."""
+    if _SPAN.match(text):
+        return (now or datetime.now(UTC)) - parse_span(text)
+    return parse_iso(text)
+
+
+def parse_iso(text: str) -> datetime:
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"not a date or time: {text!r} (use e.g. 2026-11-01, 2026-11-01T12:00Z or 7d)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def looks_like_iso(text: str) -> bool:
+    try:
+        parse_iso(text)
+    except UsageError:
+        return False
+    return True
