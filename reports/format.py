@@ -30,8 +30,10 @@ __all__ = [
 _BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
 # Characters that break a line (a Markdown table row, a terminal paragraph).
 _LINE_BREAKS = [0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
-# Backslash-escapable Markdown specials (CommonMark escapes any ASCII punctuation).
-_MD_SPECIALS = "\\`*_{}[]()#+-!|~"
+# The Markdown specials that can act inside a line. Remote text never starts a line in our
+# templates, so line-start markers (# + - 1.) cannot trigger; ( ) and ! only form links and
+# images next to brackets, which are escaped. Escaping less keeps ids like gpt-4o readable.
+_MD_SPECIALS = "\\`*_[]|~"
 
 _VISIBLE: dict[int, str] = {cp: f"\\u{cp:04x}" for cp in _BIDI}
 

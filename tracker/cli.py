@@ -402,11 +402,23 @@ def _emit(text: str, output: Path | None) -> None:
 # --- entry point ---
 
 
+_VERBOSITY_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
+
+
+def _hoist_verbosity(args: list[str]) -> list[str]:
+    """Accept -v/-q after the command name too (`tracker fetch -v`), as users type them."""
+    cut = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:cut] if a in _VERBOSITY_FLAGS]
+    rest = [a for a in args[:cut] if a not in _VERBOSITY_FLAGS]
+    return flags + rest + args[cut:]
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the CLI; map errors to one stderr line and the documented exit code."""
-    verbose = any(a in ("-v", "-vv", "--verbose") for a in (argv or sys.argv[1:]))
+    args = _hoist_verbosity(list(sys.argv[1:] if argv is None else argv))
+    verbose = any(a in ("-v", "-vv", "-vvv", "--verbose") for a in args)
     try:
-        result = cli.main(args=argv, prog_name="tracker", standalone_mode=False)
+        result = cli.main(args=args, prog_name="tracker", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
