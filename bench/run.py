@@ -145,8 +145,8 @@ class Context:
     def versions(self) -> int:
         return self.manifest.params.versions
 
-    def run(self, *args: str, env: dict[str, str] | None = None, capture: bool = True,
-            expect_json: bool = False) -> ProcessRun:
+    def run(self, *args: str, env: dict[str, str] | None = None,
+            capture: bool = True) -> ProcessRun:
         """`tracker -q ARGS...` as a whole process; a non-zero exit is a BenchError."""
         argv = [*self.tracker, "-q", *args]
         result = run_process(argv, {**self.env, **(env or {})}, capture=capture)
@@ -154,11 +154,6 @@ class Context:
             tail = result.stderr.strip().splitlines()[-5:]
             raise BenchError(f"`tracker {' '.join(args)}` exited {result.returncode}: "
                              + " | ".join(tail))
-        if expect_json:
-            try:
-                json.loads(result.stdout)
-            except ValueError:
-                raise BenchError(f"`tracker {' '.join(args)}` printed no JSON") from None
         return result
 
     def repeat(self, *args: str, env: dict[str, str] | None = None,
@@ -178,6 +173,16 @@ def tracker_env(workdir: Path) -> dict[str, str]:
         NO_COLOR="1",
     )
     return env
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers depend on besides the code: CPUs, load when the run started, Python."""
+    return {
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
+    }
 
 
 def _median(runs: list[ProcessRun]) -> float:
@@ -379,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.cache / f"{params.key()}.json").unlink(missing_ok=True)  # the "finished" mark
     manifest = generate.generate_cached(params, args.cache)
 
+    host = machine()
     workdir = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     ctx = Context(manifest, workdir, tracker_env(workdir), tracker_command(), args.runs)
     results: list[Result] = []
@@ -402,15 +408,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "params": params.__dict__,
+            "series": {"repo": manifest.repo, "first_version": manifest.first_version,
+                       "last_version": manifest.last_version,
+                       "last_model_count": manifest.last_model_count,
+                       "last_size_bytes": manifest.last_size_bytes},
             "tracker": ctx.tracker,
-            "python": sys.version.split()[0],
+            "machine": host,
             "results": [r.to_json() for r in results],
             "passed": error is None and not failed,
             "error": error,
         }, indent=2))
     else:
-        print(f"series: {params.versions} versions x {params.models} models, churn "
-              f"{params.churn:g}, seed {params.seed}  ({manifest.repo})\n")
+        print(f"series:  {params.versions} versions x {params.models} models, churn "
+              f"{params.churn:g}, seed {params.seed} ({manifest.repo})")
+        print(f"machine: {host['cpus']} CPUs, load {host['load_avg_1m']} at start, "
+              f"Python {host['python']}\n")
         print_table(results)
     if error is not None:
         log(f"error: {error}")

@@ -202,8 +202,9 @@ def import_git(app: AppContext, repo: Path, path: str, ref: str, source: str | N
     pipeline = _pipeline(app, settings, source)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
-    with Progress(*columns, console=_stderr_console(), disable=app.verbosity < 0,
-                  transient=True) as bar:
+    # A bar only for a person watching: cron logs and pipes get the summary line alone.
+    quiet = app.verbosity < 0 or not sys.stderr.isatty()
+    with Progress(*columns, console=_stderr_console(), disable=quiet, transient=True) as bar:
         task = bar.add_task("importing", total=None)
 
         def progress(done: int, total: int) -> None:

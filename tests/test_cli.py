@@ -1,0 +1,67 @@
+"""The command line's contract: help with examples, one-line errors, documented exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from builders import base_catalog
+from conftest import CatalogServer, Tracker
+
+COMMANDS = ["fetch", "ingest", "import-git", "snapshots", "diff", "demo", "db upgrade",
+            "db current"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "tracker", *command.split(), "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "Example" in result.stdout
+
+
+def test_usage_errors_exit_2_with_one_line(tracker: Tracker, server: CatalogServer) -> None:
+    result = tracker("diff", "--format", "pdf", check=2)
+    assert "Invalid value for '--format'" in result.stderr
+    server.serve(base_catalog())
+    tracker("fetch")
+    result = tracker("diff", "no-such-version", check=2)
+    assert result.stderr.strip().count("\n") == 0
+    assert "no snapshot matches 'no-such-version'" in result.stderr
+    result = tracker("snapshots", "--source", "nope", check=2)
+    assert "unknown source 'nope'" in result.stderr
+
+
+def test_diff_after_a_single_snapshot_has_no_changes(
+    tracker: Tracker, server: CatalogServer
+) -> None:
+    server.serve(base_catalog())
+    tracker("fetch")
+    diff = tracker.json("diff")
+    assert diff["from"] is None and diff["changes"] == []
+    assert diff["to"]["catalog_version"] == "v1"
+
+
+def test_snapshots_lists_oldest_first(tracker: Tracker, server: CatalogServer) -> None:
+    server.serve(base_catalog("v1"), base_catalog("v2"))
+    tracker("fetch")
+    tracker("fetch")
+    lines = tracker("snapshots").stdout.strip().splitlines()
+    assert lines[0].split() == ["id", "first", "observed", "last", "observed", "models", "version"]
+    assert [line.split()[-1] for line in lines[1:]] == ["v1", "v2"]
+
+
+def test_a_bad_database_url_is_a_configuration_error(tracker: Tracker) -> None:
+    result = tracker("--database-url", "nosuchdb://x", "snapshots", check=2)
+    assert result.stderr.startswith("tracker: error:")
+
+
+def test_unreachable_server_exits_3(tracker: Tracker) -> None:
+    result = tracker("fetch", "--base-url", "http://127.0.0.1:9/v1", "--retries", "0", check=3)
+    assert "cannot fetch http://127.0.0.1:9" in result.stderr
+
+
+def test_db_commands(tracker: Tracker) -> None:
+    assert "upgraded empty database -> 0001_initial" in tracker("db", "upgrade").stdout
+    assert "already at 0001_initial" in tracker("db", "upgrade").stdout
+    assert "0001_initial (up to date)" in tracker("db", "current").stdout

@@ -1,0 +1,92 @@
+"""`tracker import-git`: backfilling from a real git-scraping repository built in tmp_path."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from builders import base_catalog, model, provider
+from conftest import Tracker
+
+
+def git(repo: Path, *args: str, when: str | None = None) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "scraper", "GIT_AUTHOR_EMAIL": "s@example.com",
+           "GIT_COMMITTER_NAME": "scraper", "GIT_COMMITTER_EMAIL": "s@example.com"}
+    if when:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when
+    subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
+
+
+def scrape_repo(path: Path, versions: list[dict[str, Any] | bytes]) -> Path:
+    """A repository where models.json was committed once per version, an hour apart."""
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    for hour, payload in enumerate(versions):
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, indent=1).encode()
+        (path / "models.json").write_bytes(data)
+        (path / "README").write_text(f"scrape {hour}")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", f"scrape {hour}", when=f"2026-11-01T{hour:02d}:00:00Z")
+    return path
+
+
+def series() -> list[dict[str, Any]]:
+    v1 = base_catalog("v1")
+    v2 = copy.deepcopy(v1)
+    v2["catalog_version"] = "v2"
+    v2["data"][0]["providers"][0]["input_price"] = 2.0
+    v3 = copy.deepcopy(v2)
+    v3["catalog_version"] = "v3"
+    v3["data"].append(model("new-model", provider("p", 1, 2)))
+    return [v1, v2, v2, v3]
+
+
+def test_every_version_is_imported_at_its_commit_time(tracker: Tracker, tmp_path: Path) -> None:
+    repo = scrape_repo(tmp_path / "scrape", [*series(), b"<html>oops</html>"])
+    result = tracker.json("import-git", str(repo), "models.json")
+    # The third commit left models.json as it was: git lists 4 versions of the file.
+    assert result == {"commits": 4, "imported": 3, "skipped": 0, "rejected": 1,
+                      "outcomes": {"new": 3}}
+    snaps = tracker.json("snapshots")
+    assert [s["catalog_version"] for s in snaps] == ["v1", "v2", "v3"]
+    assert [s["first_observed_at"] for s in snaps] == [
+        "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "2026-11-01T03:00:00Z"]
+    diff = tracker.json("diff", "v1", "v3")
+    assert [c["kind"] for c in diff["changes"]] == ["model_added", "price_changed"]
+    # A date reference means the state as that day ends; a time, the state then.
+    assert tracker.json("diff", "2026-11-01T01:30Z", "2026-11-01")["from"]["catalog_version"] \
+        == "v2"
+
+
+def test_a_rerun_continues_where_the_last_one_stopped(tracker: Tracker, tmp_path: Path) -> None:
+    versions = series()
+    repo = scrape_repo(tmp_path / "scrape", versions[:2])
+    assert tracker.json("import-git", str(repo), "models.json")["imported"] == 2
+    again = tracker.json("import-git", str(repo), "models.json")
+    assert (again["imported"], again["skipped"]) == (0, 2)
+    for hour, payload in enumerate(versions[2:], start=2):
+        (repo / "models.json").write_text(json.dumps(payload))
+        git(repo, "commit", "-qam", "more", when=f"2026-11-01T{hour:02d}:00:00Z")
+    more = tracker.json("import-git", str(repo), "models.json")
+    assert (more["imported"], more["skipped"]) == (2, 2)
+    assert [s["catalog_version"] for s in tracker.json("snapshots")] == ["v1", "v2", "v3"]
+
+
+def test_a_single_older_version_is_refused_clearly(tracker: Tracker, tmp_path: Path) -> None:
+    repo = scrape_repo(tmp_path / "scrape", series()[:2])
+    tracker("import-git", str(repo), "models.json")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(base_catalog("v0")))
+    result = tracker("ingest", str(old), "--observed-at", "2026-10-31", check=2)
+    assert "ingest versions oldest first" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_not_a_repository_is_a_usage_error(tracker: Tracker, tmp_path: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    result = tracker("import-git", str(tmp_path / "plain"), "models.json", check=2)
+    assert result.stderr.startswith("tracker: error: git failed")

@@ -1,0 +1,158 @@
+"""Storage on both backends: round trips, validity intervals, raw bodies, atomic writes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import base_catalog, body, model, provider
+from sqlalchemy import func, select
+
+from tracker.catalog import parse_catalog
+from tracker.config import SourceConfig
+from tracker.pipeline import Pipeline
+from tracker.store import repo
+from tracker.store.db import HEAD_REVISION, migrations_dir
+from tracker.store.schema import model_states, observations, offers, snapshots
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def pipeline(engine: Any) -> Pipeline:
+    return Pipeline(engine, SourceConfig(name="auriko"))
+
+
+def rows(engine: Any, table: Any) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_a_stored_catalog_loads_back_unchanged_with_its_exact_bytes(engine: Any) -> None:
+    payload = base_catalog()
+    payload["data"][0]["providers"][0]["region"] = {"name": "eu", "zones": [1, 2]}
+    payload["data"][1]["tier"] = "gold"
+    payload["note"] = "top-level extra"
+    raw = json.dumps(payload, indent=3).encode()
+    result = pipeline(engine).ingest(raw, observed_at=T0)
+    assert result.snapshot is not None
+    with engine.connect() as conn:
+        source = repo.source_id(conn, "auriko")
+        assert source is not None
+        assert repo.load_catalog(conn, source, result.snapshot) == parse_catalog(raw)
+        assert repo.raw_body(conn, result.snapshot.id) == raw
+
+
+def test_storage_grows_with_changes_not_with_snapshots(engine: Any) -> None:
+    p = pipeline(engine)
+    payload = base_catalog()
+    bodies = []
+    for step in range(40):
+        payload = copy.deepcopy(payload)
+        payload["catalog_version"] = f"v{step}"
+        if step % 2:
+            payload["data"][0]["providers"][0]["input_price"] = 2.5 + step
+        bodies.append(json.dumps(payload).encode())
+        p.ingest(bodies[-1], observed_at=T0 + timedelta(hours=step))
+    # 3 models and 6 offers to start; only the openai offer of gpt-4o changes (20 times).
+    assert rows(engine, snapshots) == 40
+    assert rows(engine, model_states) == 3
+    assert rows(engine, offers) == 6 + 20
+    with engine.connect() as conn:
+        source = repo.source_id(conn, "auriko")
+        assert source is not None
+        for info, raw in zip(repo.list_snapshots(conn, source), bodies, strict=True):
+            # Every body comes back exactly, through delta chains and keyframes.
+            assert repo.raw_body(conn, info.id) == raw
+            assert repo.load_catalog(conn, source, info) == parse_catalog(raw)
+
+
+def test_models_and_providers_coming_and_going_are_intervals(engine: Any) -> None:
+    p = pipeline(engine)
+    v1 = base_catalog("v1")
+    v2 = copy.deepcopy(v1)
+    v2["catalog_version"] = "v2"
+    v2["data"].pop()  # llama-70b removed
+    v2["data"][0]["providers"].append(provider("groq", 1, 1))
+    v3 = copy.deepcopy(v1)
+    v3["catalog_version"] = "v3"  # llama back, groq gone again
+    for hour, payload in enumerate((v1, v2, v3)):
+        p.ingest(body(payload), observed_at=T0 + timedelta(hours=hour))
+    with engine.connect() as conn:
+        source = repo.source_id(conn, "auriko")
+        assert source is not None
+        infos = repo.list_snapshots(conn, source)
+        catalogs = [repo.load_catalog(conn, source, info) for info in infos]
+        llama = conn.execute(
+            select(model_states.c.valid_from, model_states.c.valid_to)
+            .where(model_states.c.model_id == "llama-70b").order_by(model_states.c.id)
+        ).all()
+    assert [sorted(c.models) for c in catalogs] == [
+        ["claude-sonnet", "gpt-4o", "llama-70b"],
+        ["claude-sonnet", "gpt-4o"],
+        ["claude-sonnet", "gpt-4o", "llama-70b"],
+    ]
+    assert "groq" in catalogs[1].models["gpt-4o"].providers
+    assert [tuple(r) for r in llama] == [(infos[0].id, infos[1].id), (infos[2].id, None)]
+
+
+def test_a_failure_mid_write_leaves_no_trace(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = pipeline(engine)
+    p.ingest(body(base_catalog("v1")), observed_at=T0)
+    changed = base_catalog("v2")
+    changed["data"].append(model("new-model", provider("x", 1, 1)))
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(repo, "record_changes", crash)
+    with pytest.raises(RuntimeError):
+        p.ingest(body(changed), observed_at=T0 + timedelta(hours=1))
+    assert rows(engine, snapshots) == 1
+    assert rows(engine, observations) == 1
+    assert rows(engine, model_states) == 3
+    monkeypatch.undo()
+    # The next run completes and reports the right transition.
+    result = pipeline(engine).ingest(body(changed), observed_at=T0 + timedelta(hours=2))
+    assert result.outcome == "new"
+    assert [c["kind"] for c in result.changes] == ["model_added"]
+
+
+def test_ingesting_an_older_observation_is_refused(engine: Any) -> None:
+    from tracker.errors import UsageError
+
+    p = pipeline(engine)
+    p.ingest(body(base_catalog("v1")), observed_at=T0)
+    with pytest.raises(UsageError, match="ingest versions oldest first"):
+        p.ingest(body(base_catalog("v0")), observed_at=T0 - timedelta(days=1))
+
+
+def test_the_code_knows_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from tracker.store.db import open_database
+
+    path = tmp_path / "sub" / "tracker.db"
+    open_database(f"sqlite:///{path}").dispose()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_database_newer_than_the_code_is_refused(engine: Any) -> None:
+    from sqlalchemy import text
+
+    from tracker.store.db import SchemaError, open_database
+
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(SchemaError, match="newer than this tracker"):
+        open_database(str(engine.url.render_as_string(hide_password=False)))
