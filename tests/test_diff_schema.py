@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from importlib import resources
 from pathlib import Path
@@ -27,7 +28,7 @@ def test_diffs_between_every_pair_of_demo_catalogs_match_the_schema(
     ids = [s["id"] for s in tracker.json("snapshots")]
     assert len(ids) == 6
     kinds = set()
-    pairs = [*zip(ids, ids[1:], strict=False), (ids[0], ids[-1])]
+    pairs = [*itertools.pairwise(ids), (ids[0], ids[-1])]
     for a, b in pairs:
         for first, second in ((a, b), (b, a)):
             diff = json.loads(tracker("diff", str(first), str(second), "--format", "json").stdout)
