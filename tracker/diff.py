@@ -44,7 +44,7 @@ def diff_catalogs(old: Catalog | None, new: Catalog) -> list[Change]:
         changes.append(_record("model_added", model_id, new=new_models[model_id].to_record()))
     for model_id in old_models.keys() & new_models.keys():
         before, after = old_models[model_id], new_models[model_id]
-        if before != after:
+        if before is not after and before != after:
             changes.extend(_diff_model(before, after))
     changes.extend(_diff_extra(old.extra, new.extra, model=None, provider=None))
     return sort_changes(changes)

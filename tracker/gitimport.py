@@ -7,9 +7,11 @@ are commits older than the newest observation of the source (history only moves 
 
 from __future__ import annotations
 
+import gc
 import logging
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,7 @@ from tracker.timeutil import parse_iso
 log = logging.getLogger(__name__)
 
 ORIGIN_PREFIX = "import-git:"
+GC_EVERY = 100
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,37 @@ def import_git(
             todo.append(commit)
     if progress:
         progress(0, len(todo))
+    with _automatic_gc_paused():
+        _ingest_all(pipeline, repo_path, file_path, todo, summary, write_changelogs, progress)
+    return summary
+
+
+@contextmanager
+def _automatic_gc_paused() -> Iterator[None]:
+    """Pause automatic garbage collection; the import loop collects every GC_EVERY versions.
+
+    Each version allocates a megabyte of JSON objects while the previous catalogs stay alive;
+    automatic collections would walk that whole heap dozens of times per version (measured:
+    parsing took 3 to 4 times longer). The data is acyclic, so reference counting frees it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _ingest_all(
+    pipeline: Pipeline,
+    repo_path: Path,
+    file_path: str,
+    todo: list[Commit],
+    summary: ImportSummary,
+    write_changelogs: bool,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     for index, (commit, body) in enumerate(iter_blobs(repo_path, file_path, todo), start=1):
         if body is None:
             summary.skipped += 1  # the file was deleted in this commit
@@ -156,7 +190,8 @@ def import_git(
                 summary.outcomes[result.outcome] = summary.outcomes.get(result.outcome, 0) + 1
         if progress:
             progress(index, len(todo))
-    return summary
+        if index % GC_EVERY == 0:
+            gc.collect()
 
 
 def _already_imported(pipeline: Pipeline) -> tuple[set[str], datetime | None]:

@@ -79,7 +79,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("model_states", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_model_states_source_model", ["source_id", "model_id"], unique=False
+            "ix_model_states_source_model", ["source_id", "model_id", "valid_to"], unique=False
         )
         batch_op.create_index(
             "ix_model_states_source_valid", ["source_id", "valid_to", "valid_from"], unique=False
@@ -143,7 +143,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_offers_source_model", ["source_id", "model_id", "provider"], unique=False
+            "ix_offers_source_model",
+            ["source_id", "model_id", "provider", "valid_to"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_offers_source_valid", ["source_id", "valid_to", "valid_from"], unique=False

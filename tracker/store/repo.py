@@ -39,6 +39,7 @@ class SnapshotInfo:
     model_count: int
     identity: str
     extra: dict[str, Any]
+    raw_sha256: str
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ _SNAPSHOT_COLUMNS = (
     snapshots.c.model_count,
     snapshots.c.identity,
     snapshots.c.extra,
+    snapshots.c.raw_sha256,
 )
 
 
@@ -82,6 +84,7 @@ def _snapshot_info(row: Any) -> SnapshotInfo:
         model_count=row.model_count,
         identity=row.identity,
         extra=dict(row.extra or {}),
+        raw_sha256=row.raw_sha256,
     )
 
 
@@ -263,7 +266,7 @@ def _write_intervals(
         open_offers.extend((model_id, p) for p in model.providers.values())
     for model_id in new.models.keys() & old_models.keys():
         before, after = old_models[model_id], new.models[model_id]
-        if before == after:
+        if before is after or before == after:
             continue
         if _model_row(before) != _model_row(after):
             close_models.append(model_id)

@@ -138,7 +138,8 @@ model_states = Table(
     Column("context_window", Integer),
     Column("supported_endpoints", JSON),
     Column("extra", JSON, nullable=False),
-    Index("ix_model_states_source_model", "source_id", "model_id"),
+    # Closing an interval looks a model's open row up by these columns.
+    Index("ix_model_states_source_model", "source_id", "model_id", "valid_to"),
     Index("ix_model_states_source_valid", "source_id", "valid_to", "valid_from"),
 )
 
@@ -155,7 +156,7 @@ offers = Table(
     Column("output_price", Decimal_, nullable=False),
     Column("data_policy", String(100)),
     Column("extra", JSON, nullable=False),
-    Index("ix_offers_source_model", "source_id", "model_id", "provider"),
+    Index("ix_offers_source_model", "source_id", "model_id", "provider", "valid_to"),
     Index("ix_offers_source_valid", "source_id", "valid_to", "valid_from"),
 )
 
