@@ -64,7 +64,7 @@ def test_float_noise_is_not_a_difference() -> None:
          b' "providers": [{"name": "p", "input_price": Infinity, "output_price": 1}]}]}',
          "not valid JSON"),
         (body({"object": "page", "data": []}), "object: expected 'list'"),
-        (body({"data": []}), "object: Field required"),
+        (body({"data": []}), "object: required field missing"),
         (body(catalog(model("m", provider("p", True, 1)))), "model 'm' providers[0].input_price"),
         (body(catalog(model("m", created="yesterday"))), "model 'm' created"),
         (body(catalog(model("m", context_window=-5))), "model 'm' context_window"),
@@ -87,6 +87,9 @@ def test_only_the_first_few_problems_are_listed() -> None:
     with pytest.raises(PayloadError) as info:
         parse_catalog(body(payload))
     message = str(info.value)
-    assert message.startswith("payload rejected (20 problems): model 'm0' providers[0].input_price")
-    assert message.endswith("; and 15 more")
-    assert len(info.value.problems) == 20
+    # The first problem of each model is named, five at most, then a count of the rest.
+    assert message.startswith(
+        "payload rejected (10 problems): model 'm0' providers[0].input_price: "
+        "Expected `float` >= 0.0; model 'm1'")
+    assert message.endswith("; and 5 more")
+    assert len(info.value.problems) == 10

@@ -258,7 +258,7 @@ INVALID_PAYLOADS = {
     "wrong type": (json.dumps(catalog(model("m", provider("p", "2.5", 1.0)))).encode(),
                    "model 'm' providers[0].input_price"),
     "negative price": (json.dumps(catalog(model("m", provider("p", -1, 1.0)))).encode(),
-                       "greater than or equal to 0"),
+                       "model 'm' providers[0].input_price: Expected `float` >= 0.0"),
     "nan": (b'{"object": "list", "data": [{"id": "m", "created": 1, "owned_by": "x",'
             b' "providers": [{"name": "p", "input_price": NaN, "output_price": 1}]}]}',
             "not valid JSON"),
@@ -267,7 +267,7 @@ INVALID_PAYLOADS = {
     "duplicate provider": (json.dumps(catalog(model(
         "m", provider("p", 1, 1), provider("p", 2, 2)))).encode(), "duplicate provider name"),
     "missing id": (json.dumps({"object": "list", "data": [{"created": 1, "owned_by": "x"}]}
-                              ).encode(), "data[0] id: Field required"),
+                              ).encode(), "data[0]: Object missing required field `id`"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The catalog: the documented `/v1/models` schema, validation, normalization and identity.
+"""The catalog: validation, normalization and identity of `/v1/models` payloads.
 
 A payload is parsed once into a `Catalog`: immutable, order-free (models keyed by id, providers
 keyed by name), prices as exact decimals, unknown fields kept in `extra`. Everything downstream
@@ -8,16 +8,15 @@ keyed by name), prices as exact decimals, unknown fields kept in `extra`. Everyt
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Annotated, Any, NotRequired
+from typing import Any
 
 import msgspec
 import orjson
-from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
-from typing_extensions import TypedDict
 
+from tracker import payload_schema
 from tracker.errors import PayloadError
 
 POLICY_RANK: Mapping[str, int] = {"zdr": 2, "no_training": 1, "none": 0}
@@ -32,46 +31,6 @@ KNOWN_MODEL_FIELDS = frozenset(
 KNOWN_PROVIDER_FIELDS = frozenset({"name", "input_price", "output_price", "data_policy"})
 
 MAX_PROBLEMS_SHOWN = 5
-
-# --- the documented schema, used to validate (extra="allow" keeps unknown fields) ---
-# TypedDicts rather than models: pydantic validates them without building objects, which
-# halves the cost of checking a 2,000-model catalog.
-
-NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
-Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-_STRICT = ConfigDict(extra="allow", strict=True)
-
-
-@with_config(_STRICT)
-class _ProviderSchema(TypedDict):
-    name: NonEmptyStr
-    input_price: Price
-    output_price: Price
-    data_policy: NotRequired[NonEmptyStr | None]
-
-
-@with_config(_STRICT)
-class _ModelSchema(TypedDict):
-    id: NonEmptyStr
-    object: NotRequired[str | None]
-    created: int
-    owned_by: str
-    context_window: NotRequired[Annotated[int, Field(ge=0)] | None]
-    supported_endpoints: NotRequired[list[NonEmptyStr] | None]
-    providers: NotRequired[list[_ProviderSchema]]
-
-
-@with_config(_STRICT)
-class _EnvelopeSchema(TypedDict):
-    object: str
-    data: list[Any]  # each model is validated on its own, and only when it changed
-    catalog_version: NotRequired[NonEmptyStr | None]
-    catalog_age_seconds: NotRequired[float | None]
-
-
-_envelope = TypeAdapter(_EnvelopeSchema)
-_model = TypeAdapter(_ModelSchema)
-
 
 # --- the normalized form ---
 
@@ -225,29 +184,20 @@ def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
     The body is first split into its members and its models' JSON texts without building
     Python objects (msgspec's Raw). With `previous` (the last catalog parsed), a model whose
     text is byte-for-byte unchanged is reused as it is; only new and changed models are
-    decoded, validated and normalized. The result is the same as a parse from scratch.
+    validated, decoded and normalized. The result is the same as a parse from scratch.
     Raises `PayloadError` naming the first few problems (model id and field).
     """
-    members = _split_object(body)
-    envelope_payload = {k: _decode(v) for k, v in members.items() if k != "data"}
-    items = _split_list(members["data"]) if "data" in members else None
+    members = _split_members(body)
     problems: list[str] = []
-    try:
-        _envelope.validate_python({**envelope_payload, "data": items or []})
-    except ValidationError as exc:
-        problems = _describe_errors(exc, "")
-    if items is None:
-        problems.append("data: " + ("Field required" if "data" not in members
-                                    else "Input should be a valid list"))
-    if problems:
+    envelope = _check_envelope(members, problems)
+    items = _split_items(members["data"], problems) if "data" in members else None
+    if problems or items is None:
         raise PayloadError(_rejection_message(problems), problems)
-    if envelope_payload["object"] != "list":
-        problems.append(f"object: expected 'list', got {envelope_payload['object']!r}")
 
     known = previous.raw_models if previous is not None else {}
     models: dict[str, Model] = {}
     raw_models: dict[bytes, Model] = {}
-    for index, item in enumerate(items or ()):
+    for index, item in enumerate(items):
         text = bytes(item)
         model = known.get(text) or _validated_model(text, index, problems)
         if model is None:
@@ -260,20 +210,16 @@ def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
     if problems:
         raise PayloadError(_rejection_message(problems), problems)
 
-    extra = {k: v for k, v in envelope_payload.items() if k not in KNOWN_TOP_LEVEL}
+    extra = {k: _decode(v) for k, v in members.items() if k not in KNOWN_TOP_LEVEL}
     return Catalog(
         models=models,
-        catalog_version=envelope_payload.get("catalog_version"),
+        catalog_version=envelope.get("catalog_version"),
         extra=extra,
         raw_models=raw_models,
     )
 
 
-_split_object_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_split_list_decoder = msgspec.json.Decoder(list[msgspec.Raw])
-
-
-def _split_object(body: bytes) -> dict[str, msgspec.Raw]:
+def _split_members(body: bytes) -> dict[str, msgspec.Raw]:
     """The top-level members as undecoded JSON texts; an HTML page or non-object says so."""
     head = body.lstrip()[:1]
     if not head:
@@ -281,21 +227,41 @@ def _split_object(body: bytes) -> dict[str, msgspec.Raw]:
     if head == b"<":
         raise PayloadError("payload rejected: the body is HTML/XML, not JSON")
     try:
-        return _split_object_decoder.decode(body)
+        members: dict[str, msgspec.Raw] = payload_schema.members_decoder.decode(body)
     except msgspec.ValidationError:
         kind = type(_decode(body)).__name__
         raise PayloadError(f"payload rejected: expected a JSON object, got {kind}") from None
     except msgspec.DecodeError as exc:
         raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
+    return members
 
 
-def _split_list(text: msgspec.Raw) -> list[msgspec.Raw] | None:
+def _check_envelope(members: dict[str, msgspec.Raw], problems: list[str]) -> dict[str, Any]:
+    """The known top-level members, decoded and checked; problems appended."""
+    envelope: dict[str, Any] = {}
+    for name in payload_schema.ENVELOPE_REQUIRED:
+        if name not in members:
+            problems.append(f"{name}: required field missing")
+    for name, kind in payload_schema.ENVELOPE_TYPES.items():
+        if name in members:
+            try:
+                envelope[name] = msgspec.json.decode(members[name], type=kind)
+            except msgspec.ValidationError as exc:
+                problems.append(f"{name}: {exc}")
+            except msgspec.DecodeError as exc:
+                raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
+    if "object" in envelope and envelope["object"] != "list":
+        problems.append(f"object: expected 'list', got {envelope['object']!r}")
+    return envelope
+
+
+def _split_items(text: msgspec.Raw, problems: list[str]) -> list[msgspec.Raw] | None:
     try:
-        return _split_list_decoder.decode(text)
+        items: list[msgspec.Raw] = payload_schema.items_decoder.decode(text)
     except msgspec.ValidationError:
+        problems.append("data: expected an array of models")
         return None
-    except msgspec.DecodeError as exc:  # pragma: no cover - the outer split checked syntax
-        raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
+    return items
 
 
 def _decode(text: bytes | msgspec.Raw) -> Any:
@@ -307,14 +273,14 @@ def _decode(text: bytes | msgspec.Raw) -> Any:
 
 
 def _validated_model(text: bytes, index: int, problems: list[str]) -> Model | None:
-    """The normalized model from its JSON text, or None with its problems appended."""
+    """The normalized model from its JSON text, or None with its problem appended."""
     raw = _decode(text)
     model_id = raw.get("id") if isinstance(raw, dict) else None
     label = f"model {model_id!r}" if isinstance(model_id, str) else f"data[{index}]"
     try:
-        _model.validate_python(raw)
-    except ValidationError as exc:
-        problems.extend(_describe_errors(exc, label))
+        payload_schema.model_decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        problems.append(_describe_error(label, str(exc)))
         return None
     model, duplicate_provider = _normalize_model(raw)
     if duplicate_provider is not None:
@@ -353,20 +319,12 @@ def _normalize_model(raw: dict[str, Any]) -> tuple[Model, str | None]:
     return replace(model, digest=digest_of(model)), duplicate
 
 
-def _describe_errors(exc: ValidationError, label: str) -> list[str]:
-    """Pydantic errors as "model 'id' providers[1].input_price: <message>" lines."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = " ".join(part for part in (label, _dotted(error["loc"])) if part)
-        problems.append(f"{where or 'payload'}: {error['msg']}")
-    return problems
-
-
-def _dotted(loc: Iterable[str | int]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+def _describe_error(label: str, message: str) -> str:
+    """msgspec's "Expected `float`, got `str` - at `$.providers[0].input_price`" as
+    "model 'm' providers[0].input_price: Expected `float`, got `str`"."""
+    detail, _, path = message.partition(" - at `$")
+    path = path.rstrip("`").lstrip(".")
+    return f"{label} {path}: {detail}" if path else f"{label}: {detail}"
 
 
 def _rejection_message(problems: list[str]) -> str:

@@ -194,21 +194,25 @@ def import_git(app: AppContext, repo: Path, path: str, ref: str, source: str | N
       git clone https://github.com/you/auriko-models-scrape scrape
       tracker import-git scrape models.json
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from contextlib import ExitStack
 
     from tracker.gitimport import import_git as run_import
 
     settings = app.settings(reports_dir=reports_dir)
     pipeline = _pipeline(app, settings, source)
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
     # A bar only for a person watching: cron logs and pipes get the summary line alone.
     quiet = app.verbosity < 0 or not sys.stderr.isatty()
-    with Progress(*columns, console=_stderr_console(), disable=quiet, transient=True) as bar:
-        task = bar.add_task("importing", total=None)
+    with ExitStack() as stack:
+        bar: Any = None
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            nonlocal bar
+            if quiet:
+                return
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(
+                    length=total, label="importing", file=sys.stderr, show_pos=True))
+            bar.update(done - bar.pos)
 
         summary = run_import(pipeline, repo, path, ref=ref, write_changelogs=changelogs,
                              progress=progress)
@@ -218,12 +222,6 @@ def import_git(app: AppContext, repo: Path, path: str, ref: str, source: str | N
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())) or "none"
         click.echo(f"{summary.commits} commits: {summary.imported} imported ({outcomes}), "
                    f"{summary.skipped} skipped, {summary.rejected} rejected")
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 @cli.command()
@@ -379,10 +377,9 @@ def db_current(app: AppContext) -> None:
 
 
 def _json_text(value: Any) -> str:
-    import json
+    import orjson
 
-    text: str = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return text
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
 
 def _print_json(value: Any) -> None:

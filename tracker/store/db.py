@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -22,6 +23,14 @@ HEAD_REVISION = "0001_initial"
 KNOWN_REVISIONS = ("0001_initial",)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# JSON columns through orjson: reading a catalog back decodes thousands of small values.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
 class SchemaError(TrackerError):
@@ -49,7 +58,7 @@ def create_db_engine(url: str) -> Engine:
     ):
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC)
     except Exception as exc:  # missing driver, bad option: a configuration problem
         raise ConfigError(f"cannot use database {_redact(url)}: {exc}") from None
 
@@ -61,7 +70,9 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         if not path.exists():
             # New database files are readable by their owner only: they hold the audit trail.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **_JSON_CODEC
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
