@@ -308,6 +308,38 @@ def step_fetch(ctx: Context) -> list[Result]:
     ]
 
 
+def step_report(ctx: Context) -> list[Result]:
+    """`tracker report --since <before the first version>`: net changes and the timeline of
+    every transition over the whole series, as JSON and as the HTML page."""
+    since = "2025-12-31"  # the series starts 2026-01-01T00:00Z
+    results = []
+    for fmt, target in (("json", 2.0), ("html", 2.0)):
+        args = ("report", "--since", since, "--format", fmt)
+        runs = ctx.repeat(*args, capture=False)
+        detail = _times(runs)
+        if fmt == "json":
+            report = json.loads(ctx.run(*args).stdout)  # once more, untimed, to count
+            detail = (f"{len(report['events'])} transitions, {len(report['net'])} net changes; "
+                      + detail)
+        results.append(Result(f"report --since, {fmt} (median of {len(runs)})", _median(runs),
+                              "s", target, detail, {"runs": [r.seconds for r in runs]}))
+    return results
+
+
+def step_site(ctx: Context) -> list[Result]:
+    """`tracker site DIR`: every page of the static site, one process."""
+    out = ctx.workdir / "site"
+    run = ctx.run("site", str(out))
+    pages = sum(1 for _ in out.rglob("*.html"))
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    return [
+        Result("site (all pages)", run.seconds, "s", 30.0,
+               f"{pages} HTML pages, {size / MB:.0f} MB; {run.stdout.decode().strip()}",
+               {"pages": pages, "bytes": size}),
+        Result("site peak RSS", run.max_rss_bytes / MB, "MB", None),
+    ]
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
@@ -320,6 +352,8 @@ STEPS: list[Step] = [
     Step("diff", step_diff),
     Step("db-size", step_db_size),
     Step("fetch", step_fetch),
+    Step("report", step_report),
+    Step("site", step_site),
 ]
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 import os
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from tracker.store.schema import metadata
 
 config = context.config
+
+# A fixed advisory-lock key for migrations (the two-integer key space of the run locks and the
+# per-source keys of the pipeline never produce it: it is a bigint outside 32 bits).
+_MIGRATION_LOCK = 0x7472_6163_6B65_7201
 
 
 def _run(connection: Connection) -> None:
@@ -21,8 +25,16 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        # All of a migration or none of it: SQLite and PostgreSQL both run DDL in
+        # transactions, so a process killed mid-migration leaves the previous schema.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Processes that start together on a new database migrate one after the other;
+            # the later ones then find the schema current (SQLite's BEGIN IMMEDIATE does the
+            # same there).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -11,26 +11,23 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
-
+from .env import TEMPLATES, html_env, markdown_env
 from .format import (
     format_count,
     format_json,
     format_pct,
     format_price,
     format_time,
-    md_escape,
     plain_text,
     policy_label,
     snapshot_label,
-    visible,
 )
 
-TEMPLATES = Path(__file__).parent / "templates"
+__all__ = ["TEMPLATES", "Changelog", "build_view", "render_html", "render_markdown", "summary"]
+
+_RANKED_POLICIES = ("zdr", "no_training", "none")
 
 # Known kinds in the order their counts and sections appear (money first), with the
 # singular and plural label of a count.
@@ -100,6 +97,7 @@ class PolicyRow:
     old: str
     new: str
     weakened: bool
+    became_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,6 +184,11 @@ class Changelog:
     @property
     def weakened(self) -> int:
         return sum(1 for row in self.policies if row.weakened)
+
+    @property
+    def became_unknown(self) -> int:
+        """Policies that became null or unrecognized (and are not counted as weakened)."""
+        return sum(1 for row in self.policies if row.became_unknown and not row.weakened)
 
 
 def _s(value: object) -> str:
@@ -301,7 +304,15 @@ def _endpoints(change: dict[str, Any]) -> EndpointRow:
     )
 
 
-def _counts(kinds: list[str], weakened: int) -> list[Count]:
+def _became_unknown(change: dict[str, Any]) -> bool:
+    flag = change.get("became_unknown")
+    if isinstance(flag, bool):
+        return flag
+    old, new = change.get("old"), change.get("new")
+    return old in _RANKED_POLICIES and new not in _RANKED_POLICIES
+
+
+def _counts(kinds: list[str], weakened: int, unknown: int = 0) -> list[Count]:
     tally: dict[str, int] = {}
     for kind in kinds:
         tally[kind] = tally.get(kind, 0) + 1
@@ -309,7 +320,9 @@ def _counts(kinds: list[str], weakened: int) -> list[Count]:
     for kind, (one, many) in KIND_LABELS.items():
         n = tally.pop(kind, 0)
         if n:
-            note = f" ({weakened} weakened)" if kind == "data_policy_changed" and weakened else ""
+            flags = [f"{weakened} weakened"] if weakened else []
+            flags += [f"{unknown} became unknown"] if unknown else []
+            note = f" ({', '.join(flags)})" if kind == "data_policy_changed" and flags else ""
             counts.append(Count(kind, n, one if n == 1 else many, note))
     for kind in sorted(tally):  # kinds this version does not know yet
         counts.append(Count(kind, tally[kind], kind.replace("_", " ")))
@@ -341,6 +354,7 @@ def build_view(diff: dict[str, Any]) -> Changelog:
                     old=policy_label(change.get("old")),
                     new=policy_label(change.get("new")),
                     weakened=change.get("weakened") is True,
+                    became_unknown=_became_unknown(change),
                 )
             )
         elif kind == "model_added":
@@ -379,7 +393,9 @@ def build_view(diff: dict[str, Any]) -> Changelog:
                 )
             )
     view.prices.sort(key=lambda row: row.sort_key)
-    view.policies.sort(key=lambda row: (not row.weakened, row.model, row.provider))
+    view.policies.sort(
+        key=lambda row: (not row.weakened, not row.became_unknown, row.model, row.provider)
+    )
     view.models_added.sort(key=lambda row: row.id)
     view.models_removed.sort(key=lambda row: row.id)
     view.providers_added.sort(key=lambda row: (row.model, row.offer.name))
@@ -388,47 +404,26 @@ def build_view(diff: dict[str, Any]) -> Changelog:
     view.endpoints.sort(key=lambda row: row.model)
     view.fields.sort(key=lambda row: (row.model, row.provider, row.field))
     view.others.sort(key=lambda row: (row.kind, row.model, row.provider, row.field))
-    view.counts = _counts(kinds, view.weakened)
+    view.counts = _counts(kinds, view.weakened, view.became_unknown)
     view.total = len(changes)
     return view
 
 
-@cache
-def _markdown_env() -> jinja2.Environment:
-    # Markdown, not HTML: every remote string goes through the md_escape filter instead.
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=False,  # noqa: S701
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md_escape"] = md_escape
-    return env
-
-
-@cache
-def _html_env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["visible"] = visible
-    return env
-
-
 def render_markdown(diff: dict[str, Any]) -> str:
-    text = _markdown_env().get_template("changelog.md.j2").render(view=build_view(diff))
-    # Escaped remote text holds no line breaks, so collapsing blank lines is safe.
+    text = markdown_env().get_template("changelog.md.j2").render(view=build_view(diff))
+    return tidy_markdown(text)
+
+
+def tidy_markdown(text: str) -> str:
+    """Collapse runs of blank lines; escaped remote text holds no line breaks, so it is safe."""
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
-def render_html(diff: dict[str, Any]) -> str:
-    return _html_env().get_template("changelog.html.j2").render(view=build_view(diff))
+def render_html(diff: dict[str, Any], *, nav: list[tuple[str, str, bool]] | None = None) -> str:
+    """The changelog page; ``nav`` adds the static site's links (relative hrefs)."""
+    return html_env().get_template("changelog.html.j2").render(
+        view=build_view(diff), source=diff.get("source"), nav=nav
+    )
 
 
 def _move(row: PriceRow) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "policy_label",
     "snapshot_label",
     "visible",
+    "xml_text",
 ]
 
 # Bidirectional formatting characters that can make text display in a different order than
@@ -64,6 +66,25 @@ def visible(value: object) -> str:
     return _text(value).translate(_VISIBLE)
 
 
+# Characters XML 1.0 does not allow at all (C0 controls but tab and newline, lone surrogates,
+# U+FFFE/U+FFFF): a feed that held them would not be well-formed. Shown as visible escapes.
+_XML_FORBIDDEN: dict[int, str] = {
+    cp: f"\\x{cp:02x}" for cp in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]
+}
+_XML_FORBIDDEN.update({0xFFFE: "\\ufffe", 0xFFFF: "\\uffff"})
+
+
+def xml_text(value: object) -> str:
+    """A remote string made safe as XML 1.0 character data before escaping: forbidden
+    characters (most C0 controls, lone surrogates, U+FFFE/U+FFFF) and bidi controls become
+    visible escapes such as ``\\x1b``. Markup characters are left to the autoescaper."""
+    text = _text(value).translate(_XML_FORBIDDEN).translate(_VISIBLE)
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        text = "".join(f"\\u{ord(ch):04x}" if 0xD800 <= ord(ch) <= 0xDFFF else ch
+                       for ch in text)
+    return text
+
+
 def plain_text(value: object) -> str:
     """Make a remote string safe for one line of terminal text.
 
@@ -100,6 +121,22 @@ def _decimal(value: object) -> Decimal | None:
 
 
 def format_price(value: object) -> str:
+    """USD per 1M tokens, without float noise (see ``_format_price``); cached, as reports
+    show the same few hundred prices thousands of times."""
+    if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
+        try:
+            return _cached_price(type(value).__name__, value)
+        except TypeError:  # an unhashable subclass
+            pass
+    return _format_price(value)
+
+
+@lru_cache(maxsize=8192)
+def _cached_price(kind: str, value: object) -> str:
+    return _format_price(value)
+
+
+def _format_price(value: object) -> str:
     """USD per 1M tokens, without float noise: 2.5 -> "$2.50", 0.075 -> "$0.075".
 
     At least two decimals, at most six significant digits in the fraction, trailing zeros

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a slow remote)
 
 
 @dataclass
@@ -112,6 +114,7 @@ class CatalogServer:
 
     def __init__(self) -> None:
         self._replies: list[Reply] = []
+        self._routes: dict[str, list[Reply]] = {}
         self._last = Reply(404, b'{"error": {"message": "nothing scripted"}}')
         self.requests: list[SeenRequest] = []
         self._lock = threading.Lock()
@@ -121,8 +124,14 @@ class CatalogServer:
             def do_GET(self) -> None:
                 with outer._lock:
                     outer.requests.append(SeenRequest(self.path, dict(self.headers.items())))
-                    reply = outer._replies.pop(0) if outer._replies else outer._last
-                    outer._last = reply
+                    route = outer._routes.get(self.path.split("?")[0])
+                    if route is not None:
+                        reply = route.pop(0) if len(route) > 1 else route[0]
+                    else:
+                        reply = outer._replies.pop(0) if outer._replies else outer._last
+                        outer._last = reply
+                if reply.delay:
+                    time.sleep(reply.delay)
                 self.send_response(reply.status)
                 headers = {"Content-Type": "application/json", **reply.headers}
                 for name, value in headers.items():
@@ -146,16 +155,25 @@ class CatalogServer:
     def serve(self, *replies: Reply | dict[str, Any] | bytes) -> None:
         """Queue replies: a dict is served as a 200 JSON catalog, bytes as a 200 body."""
         with self._lock:
-            for reply in replies:
-                if isinstance(reply, dict):
-                    reply = Reply(200, json.dumps(reply).encode())
-                elif isinstance(reply, bytes):
-                    reply = Reply(200, reply)
-                self._replies.append(reply)
+            self._replies.extend(_as_reply(r) for r in replies)
+
+    def route(self, path: str, *replies: Reply | dict[str, Any] | bytes) -> None:
+        """Queue replies for one path only (e.g. "/openrouter/models"); the last repeats."""
+        with self._lock:
+            self._routes.setdefault(path, []).extend(_as_reply(r) for r in replies)
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _as_reply(reply: Reply | dict[str, Any] | bytes) -> Reply:
+    """A dict is served as a 200 JSON catalog, bytes as a 200 body."""
+    if isinstance(reply, dict):
+        return Reply(200, json.dumps(reply).encode())
+    if isinstance(reply, bytes):
+        return Reply(200, reply)
+    return reply
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_usage_errors_exit_2_with_one_line(tracker: Tracker, server: CatalogServ
     assert result.stderr.strip().count("\n") == 0
     assert "no snapshot matches 'no-such-version'" in result.stderr
     result = tracker("snapshots", "--source", "nope", check=2)
-    assert "unknown source 'nope'" in result.stderr
+    assert "source 'nope' has no observations yet" in result.stderr
 
 
 def test_diff_after_a_single_snapshot_has_no_changes(
@@ -62,6 +62,8 @@ def test_unreachable_server_exits_3(tracker: Tracker) -> None:
 
 
 def test_db_commands(tracker: Tracker) -> None:
-    assert "upgraded empty database -> 0001_initial" in tracker("db", "upgrade").stdout
-    assert "already at 0001_initial" in tracker("db", "upgrade").stdout
-    assert "0001_initial (up to date)" in tracker("db", "current").stdout
+    from tracker.store.db import HEAD_REVISION
+
+    assert f"upgraded empty database -> {HEAD_REVISION}" in tracker("db", "upgrade").stdout
+    assert f"already at {HEAD_REVISION}" in tracker("db", "upgrade").stdout
+    assert f"{HEAD_REVISION} (up to date)" in tracker("db", "current").stdout

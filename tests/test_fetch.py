@@ -111,7 +111,7 @@ EXPECTED_CHANGES = [
      "field": "supported_endpoints", "old": ["chat_completions"],
      "new": ["chat_completions", "responses"]},
     {"kind": "field_changed", "model": "claude-sonnet", "provider": None, "field": "tier",
-     "old": None, "new": "priority"},
+     "old": None, "new": "priority", "absent": "old"},
 ]
 
 

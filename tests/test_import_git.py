@@ -49,7 +49,7 @@ def test_every_version_is_imported_at_its_commit_time(tracker: Tracker, tmp_path
     repo = scrape_repo(tmp_path / "scrape", [*series(), b"<html>oops</html>"])
     result = tracker.json("import-git", str(repo), "models.json")
     # The third commit left models.json as it was: git lists 4 versions of the file.
-    assert result == {"commits": 4, "imported": 3, "skipped": 0, "rejected": 1,
+    assert result == {"commits": 4, "imported": 3, "skipped": 0, "rejected": 1, "held": 0,
                       "outcomes": {"new": 3}}
     snaps = tracker.json("snapshots")
     assert [s["catalog_version"] for s in snaps] == ["v1", "v2", "v3"]

@@ -8,6 +8,7 @@ keyed by name), prices as exact decimals, unknown fields kept in `extra`. Everyt
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -161,11 +162,16 @@ def decimal_text(value: Decimal) -> str:
 def decimal_to_json(value: Decimal) -> float | int:
     """A decimal as a JSON number: integral values as ints, others as the nearest float.
 
-    The float's repr is the shortest that round-trips, so "0.075" prints as 0.075.
+    The float's repr is the shortest that round-trips, so "0.075" prints as 0.075. Integers
+    beyond 64 bits stay floats (as the payload's parser read them): JSON encoders refuse them.
     """
-    if value == value.to_integral_value():
+    if value == value.to_integral_value() and _JSON_INT_MIN <= value <= _JSON_INT_MAX:
         return int(value)
     return float(value)
+
+
+# The integers orjson reads and writes exactly; a payload's larger ones are read as floats.
+_JSON_INT_MIN, _JSON_INT_MAX = -(2**63), 2**64 - 1
 
 
 def json_number_to_decimal(value: int | float) -> Decimal:
@@ -189,6 +195,7 @@ def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
     """
     members = _split_members(body)
     problems: list[str] = []
+    _check_top_level_keys(body, members, problems)
     envelope = _check_envelope(members, problems)
     items = _split_items(members["data"], problems) if "data" in members else None
     if problems or items is None:
@@ -219,13 +226,28 @@ def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
     )
 
 
-def _split_members(body: bytes) -> dict[str, msgspec.Raw]:
-    """The top-level members as undecoded JSON texts; an HTML page or non-object says so."""
+def decode_body(body: bytes) -> Any:
+    """A whole body decoded strictly; an empty body, an HTML page or bad JSON is rejected."""
+    _check_not_html(body)
+    return _decode(body)
+
+
+def rejection(problems: list[str]) -> PayloadError:
+    """The error for a payload with these problems (the first few are named)."""
+    return PayloadError(_rejection_message(problems), problems)
+
+
+def _check_not_html(body: bytes) -> None:
     head = body.lstrip()[:1]
     if not head:
         raise PayloadError("payload rejected: the body is empty")
     if head == b"<":
         raise PayloadError("payload rejected: the body is HTML/XML, not JSON")
+
+
+def _split_members(body: bytes) -> dict[str, msgspec.Raw]:
+    """The top-level members as undecoded JSON texts; an HTML page or non-object says so."""
+    _check_not_html(body)
     try:
         members: dict[str, msgspec.Raw] = payload_schema.members_decoder.decode(body)
     except msgspec.ValidationError:
@@ -233,7 +255,24 @@ def _split_members(body: bytes) -> dict[str, msgspec.Raw]:
         raise PayloadError(f"payload rejected: expected a JSON object, got {kind}") from None
     except msgspec.DecodeError as exc:
         raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise PayloadError("payload rejected: not valid JSON (nested too deeply)") from None
     return members
+
+
+def _check_top_level_keys(
+    body: bytes, members: dict[str, msgspec.Raw], problems: list[str]
+) -> None:
+    """Repeated keys outside `data` (the models are checked one by one, when they change)."""
+    skeleton = body
+    if "data" in members:
+        data = bytes(members["data"])
+        start = body.find(data)
+        if start >= 0:
+            skeleton = body[:start] + b"[]" + body[start + len(data):]
+    duplicate = duplicate_key(skeleton)
+    if duplicate is not None:
+        problems.append(f"duplicate key {duplicate!r} in the top-level object")
 
 
 def _check_envelope(members: dict[str, msgspec.Raw], problems: list[str]) -> dict[str, Any]:
@@ -252,6 +291,8 @@ def _check_envelope(members: dict[str, msgspec.Raw], problems: list[str]) -> dic
                 raise PayloadError(f"payload rejected: not valid JSON ({exc})") from None
     if "object" in envelope and envelope["object"] != "list":
         problems.append(f"object: expected 'list', got {envelope['object']!r}")
+    if "\x00" in (envelope.get("catalog_version") or ""):
+        problems.append("catalog_version: contains a NUL character")
     return envelope
 
 
@@ -262,6 +303,35 @@ def _split_items(text: msgspec.Raw, problems: list[str]) -> list[msgspec.Raw] | 
         problems.append("data: expected an array of models")
         return None
     return items
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _DuplicateKey(next(k for i, k in enumerate(keys) if k in keys[:i]))
+    return dict(pairs)
+
+
+def duplicate_key(text: bytes) -> str | None:
+    """The first key that an object in `text` repeats, if any.
+
+    JSON parsers disagree on which of two equal keys wins, so a payload that repeats one is
+    ambiguous and rejected. Only new and changed models' texts are checked (the stdlib scanner
+    with a hook costs about 10 µs per model).
+    """
+    try:
+        json.loads(text, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as exc:
+        return exc.key
+    except (ValueError, RecursionError):  # not JSON, or too deep: the strict decoder says so
+        return None
+    return None
 
 
 def _decode(text: bytes | msgspec.Raw) -> Any:
@@ -277,6 +347,10 @@ def _validated_model(text: bytes, index: int, problems: list[str]) -> Model | No
     raw = _decode(text)
     model_id = raw.get("id") if isinstance(raw, dict) else None
     label = f"model {model_id!r}" if isinstance(model_id, str) else f"data[{index}]"
+    duplicate = duplicate_key(text)
+    if duplicate is not None:
+        problems.append(f"{label}: duplicate key {duplicate!r}")
+        return None
     try:
         payload_schema.model_decoder.decode(text)
     except msgspec.ValidationError as exc:
@@ -288,7 +362,41 @@ def _validated_model(text: bytes, index: int, problems: list[str]) -> Model | No
             f"model {model.id!r} providers: duplicate provider name {duplicate_provider!r}"
         )
         return None
+    unstorable = _unstorable(model)
+    if unstorable is not None:
+        problems.append(f"model {model.id!r} {unstorable}")
+        return None
     return model
+
+
+# What is kept exactly: a price as plain decimal text of at most 40 characters (the width of
+# the price columns: up to 1e20, down to about 1e-20 at float precision), integers in 64 bits
+# (the JSON parser reads larger ones as floats, and SQLite stores no more), names without NUL
+# characters (PostgreSQL text cannot hold them; unknown fields, kept as JSON, can).
+MAX_PRICE_TEXT = 40
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _unstorable(model: Model) -> str | None:
+    """The first value of a validated model that cannot be kept exactly, described."""
+    names = {"id": model.id, "owned_by": model.owned_by}
+    for provider in model.providers.values():
+        names[f"providers {provider.name!r} name"] = provider.name
+        names[f"providers {provider.name!r} data_policy"] = provider.data_policy or ""
+    for where, name in names.items():
+        if "\x00" in name:
+            return f"{where}: contains a NUL character"
+    for name in ("created", "context_window"):
+        value = getattr(model, name)
+        if value is not None and not (isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX):
+            return f"{name}: {value!r} is out of range (a 64-bit integer)"
+    for provider in model.providers.values():
+        for name in ("input_price", "output_price"):
+            price: Decimal = getattr(provider, name)
+            if len(decimal_text(price)) > MAX_PRICE_TEXT:
+                return (f"providers {provider.name!r} {name}: {price} is out of range (at most "
+                        f"{MAX_PRICE_TEXT} characters as a plain decimal)")
+    return None
 
 
 def _normalize_model(raw: dict[str, Any]) -> tuple[Model, str | None]:

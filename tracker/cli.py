@@ -91,6 +91,32 @@ def _client_options(retries: int | None, timeout: float | None) -> Any:
     )
 
 
+def _run_options(func: Any) -> Any:
+    """The options of every command that runs sources: fetch and schedule."""
+    options = [
+        click.option("--lock-timeout", type=click.FloatRange(0), metavar="SECONDS",
+                     help="Wait this long for another run of the same source to finish, "
+                          "then exit 5 (env TRACKER_LOCK_TIMEOUT) [60]."),
+        click.option("--notify-on-failure", type=click.IntRange(1), metavar="N",
+                     help="Alert the notification targets after N failed runs in a row "
+                          "(env TRACKER_NOTIFY_ON_FAILURE)."),
+        click.option("--no-notify", is_flag=True, help="Send no notifications."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run_sources(settings: Settings, source: str | None, *, base_url: str | None = None,
+                 endpoint: str | None = None) -> list[Any]:
+    from tracker.errors import UsageError
+
+    sources = settings.run_sources(source)
+    if len(sources) > 1 and (base_url or endpoint):
+        raise UsageError("--base-url and --endpoint apply to one source; name it with --source")
+    return sources
+
+
 def _print_result(result: RunResult, fmt: str) -> None:
     if fmt == "json":
         _print_json(result.to_json())
@@ -110,8 +136,15 @@ def _print_result(result: RunResult, fmt: str) -> None:
         click.echo(f"  wrote {path}")
 
 
+_accept_shrink_option = click.option(
+    "--accept-shrink", is_flag=True,
+    help="Accept a catalog that would be held as suspicious (empty, or more than max_shrink "
+         "of the models gone).")
+
+
 @cli.command()
-@click.option("--source", metavar="NAME", help="Source to fetch (default: auriko).")
+@click.option("--source", metavar="NAME",
+              help="Source to fetch (default: every source of the config file, else auriko).")
 @click.option("--endpoint", type=click.Choice(["chat_completions", "responses"]),
               help="Which model list to pull (responses widens it).")
 @click.option("--base-url", metavar="URL", help="API base ending in /v1 (env AURIKO_BASE_URL).")
@@ -119,26 +152,49 @@ def _print_result(result: RunResult, fmt: str) -> None:
 @click.option("--retries", type=click.IntRange(0, 20),
               help="Retries on 429/5xx/network errors [3].")
 @click.option("--timeout", type=click.FloatRange(0.1), help="Read timeout in seconds [60].")
+@_run_options
+@_accept_shrink_option
 @click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
 @pass_app
 def fetch(app: AppContext, source: str | None, endpoint: str | None, base_url: str | None,
-          reports_dir: str | None, retries: int | None, timeout: float | None, fmt: str) -> None:
-    """Pull the catalog once: validate, store if new, diff, write changelogs.
+          reports_dir: str | None, retries: int | None, timeout: float | None,
+          lock_timeout: float | None, notify_on_failure: int | None, no_notify: bool,
+          accept_shrink: bool, fmt: str) -> int:
+    """Pull the catalog once: validate, store if new, diff, write changelogs, notify.
+
+    Without --source, every source of the config file is fetched, one after the other; one
+    failing does not stop the others, and the exit code is the worst of them.
 
     \b
     Example (hourly from cron):
       AURIKO_API_KEY_FILE=/etc/tracker/key tracker fetch --reports-dir /var/lib/tracker/reports
     """
-    from tracker.logs import register_secret
-    from tracker.pipeline import Pipeline
+    import logging
 
-    settings = app.settings(base_url=base_url, endpoint=endpoint, reports_dir=reports_dir)
-    source_config = settings.source(source)
-    key = source_config.resolve_api_key()
-    register_secret(key)
-    pipeline = Pipeline(app.engine(settings), source_config, reports_dir=settings.reports_dir,
-                        client_options=_client_options(retries, timeout))
-    _print_result(pipeline.fetch(api_key=key or ""), fmt)
+    from tracker.runner import Runner
+
+    settings = app.settings(base_url=base_url, endpoint=endpoint, reports_dir=reports_dir,
+                            lock_timeout=lock_timeout, notify_on_failure=notify_on_failure)
+    sources = _run_sources(settings, source, base_url=base_url, endpoint=endpoint)
+    runner = Runner(settings, app.engine(settings), sources,
+                    client_options=_client_options(retries, timeout), notify=not no_notify,
+                    failure_level=logging.INFO, accept_shrink=accept_shrink)
+    report = runner.run_once()
+    if len(report.outcomes) == 1:
+        outcome = report.outcomes[0]
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        _print_result(outcome.result, fmt)
+        return 0
+    if fmt == "json":
+        _print_json([o.to_json() for o in report.outcomes])
+    for outcome in report.outcomes:
+        if outcome.result is not None and fmt != "json":
+            _print_result(outcome.result, fmt)
+        elif outcome.error is not None:
+            click.echo(f"tracker: error: source {outcome.source}: {outcome.message}", err=True)
+    return report.exit_code
 
 
 @cli.command()
@@ -147,10 +203,12 @@ def fetch(app: AppContext, source: str | None, endpoint: str | None, base_url: s
 @click.option("--source", metavar="NAME", help="Source it belongs to (default: auriko).")
 @click.option("--endpoint", type=click.Choice(["chat_completions", "responses"]))
 @click.option("--reports-dir", metavar="DIR", help="Where changelogs go.")
+@_accept_shrink_option
 @click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
 @pass_app
 def ingest(app: AppContext, file: Any, observed_at: str | None, source: str | None,
-           endpoint: str | None, reports_dir: str | None, fmt: str) -> None:
+           endpoint: str | None, reports_dir: str | None, accept_shrink: bool,
+           fmt: str) -> None:
     """Run the pipeline on a saved /v1/models response body (FILE, or - for stdin).
 
     \b
@@ -161,16 +219,17 @@ def ingest(app: AppContext, file: Any, observed_at: str | None, source: str | No
     from tracker.timeutil import parse_iso
 
     settings = app.settings(endpoint=endpoint, reports_dir=reports_dir)
-    pipeline = _pipeline(app, settings, source)
+    pipeline = _pipeline(app, settings, source, accept_shrink=accept_shrink)
     moment = parse_iso(observed_at) if observed_at else None
     _print_result(pipeline.ingest(file.read(), observed_at=moment, origin="ingest"), fmt)
 
 
-def _pipeline(app: AppContext, settings: Settings, source: str | None) -> Pipeline:
+def _pipeline(app: AppContext, settings: Settings, source: str | None, *,
+              accept_shrink: bool = False) -> Pipeline:
     from tracker.pipeline import Pipeline
 
     return Pipeline(app.engine(settings), settings.source(source),
-                    reports_dir=settings.reports_dir)
+                    reports_dir=settings.reports_dir, accept_shrink=accept_shrink)
 
 
 @cli.command("import-git")
@@ -221,7 +280,7 @@ def import_git(app: AppContext, repo: Path, path: str, ref: str, source: str | N
     else:
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())) or "none"
         click.echo(f"{summary.commits} commits: {summary.imported} imported ({outcomes}), "
-                   f"{summary.skipped} skipped, {summary.rejected} rejected")
+                   f"{summary.skipped} skipped, {summary.rejected} rejected, {summary.held} held")
 
 
 @cli.command()
@@ -263,7 +322,134 @@ def demo(app: AppContext, reports_dir: str) -> None:
                f"  tracker --database-url {result.database_url} diff 1 latest --source demo")
 
 
+# --- schedule, status: running unattended ---
+
+
+@cli.command()
+@click.option("--cron", metavar="EXPR",
+              help='Crontab expression, e.g. "0 * * * *" (local time unless --timezone).')
+@click.option("--every", metavar="DURATION", help="Interval: 30s, 15m, 1h, 1h30m, 1d.")
+@click.option("--jitter", metavar="DURATION",
+              help="Delay each run by a random time up to this (spreads load).")
+@click.option("--initial-run/--no-initial-run", default=None,
+              help="Run once right at start-up [--initial-run].")
+@click.option("--timezone", metavar="ZONE", help="Time zone of --cron, e.g. UTC [local].")
+@click.option("--source", metavar="NAME",
+              help="Only this source (default: every source of the config file, else auriko).")
+@click.option("--reports-dir", metavar="DIR", help="Where changelogs go (env TRACKER_REPORTS_DIR).")
+@click.option("--retries", type=click.IntRange(0, 20),
+              help="Retries on 429/5xx/network errors [3].")
+@click.option("--timeout", type=click.FloatRange(0.1), help="Read timeout in seconds [60].")
+@_run_options
+@pass_app
+def schedule(app: AppContext, cron: str | None, every: str | None, jitter: str | None,
+             initial_run: bool | None, timezone: str | None, source: str | None,
+             reports_dir: str | None, retries: int | None, timeout: float | None,
+             lock_timeout: float | None, notify_on_failure: int | None,
+             no_notify: bool) -> int:
+    """Run fetch on a schedule, in the foreground, until SIGTERM or Ctrl-C.
+
+    One run at a time; missed runs are coalesced; a failed run is logged and the schedule
+    goes on. On SIGTERM a run in progress finishes, then the process exits 0. Flags beat the
+    config file's [schedule].
+
+    \b
+    Example (every hour at minute 7, plus a run now):
+      tracker schedule --cron "7 * * * *" --jitter 2m
+    """
+    import logging
+
+    from tracker.runner import Runner
+    from tracker.scheduler import resolve_schedule, run_schedule
+    from tracker.timeutil import parse_duration
+
+    settings = app.settings(reports_dir=reports_dir, lock_timeout=lock_timeout,
+                            notify_on_failure=notify_on_failure)
+    plan = resolve_schedule(
+        settings.schedule,
+        cron=cron,
+        every=parse_duration(every) if every is not None else None,
+        jitter=parse_duration(jitter) if jitter is not None else None,
+        initial_run=initial_run,
+        timezone=timezone,
+    )
+    sources = _run_sources(settings, source)
+    if app.verbosity == 0:  # a line per run (and per notification) is the point here
+        for name in ("tracker.run", "tracker.scheduler", "tracker.notify", "tracker.locking"):
+            logging.getLogger(name).setLevel(logging.INFO)
+    runner = Runner(settings, app.engine(settings), sources,
+                    client_options=_client_options(retries, timeout), notify=not no_notify)
+    return run_schedule(runner, plan)
+
+
+@cli.command()
+@click.option("--source", metavar="NAME", help="Only this source (default: every source).")
+@click.option("--max-age", metavar="DURATION",
+              help="Exit 6 when a source's newest successful fetch is older than this (2h).")
+@click.option("--max-failures", type=click.IntRange(1), metavar="N",
+              help="Exit 6 when a source's last N polls failed.")
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@pass_app
+def status(app: AppContext, source: str | None, max_age: str | None, max_failures: int | None,
+           fmt: str) -> None:
+    """Health per source: last successful fetch, last change, failures in a row.
+
+    The sources of the config file (else auriko) are checked; other sources stored in the
+    database are listed too. Exit 6 with one line on stderr when a checked source is stale
+    (--max-age) or failing (--max-failures): point any monitoring system at it.
+
+    \b
+    Example (a monitoring check):
+      tracker status --max-age 2h --format json
+    """
+    from tracker.errors import ConfigError, UnhealthyError
+    from tracker.status import collect_status, render_text
+    from tracker.timeutil import parse_duration
+
+    age = parse_duration(max_age) if max_age is not None else None
+    settings = app.settings()
+    checked = [s.name for s in settings.run_sources()] if source is None else [source]
+    report = collect_status(app.engine(settings), checked, max_age=age,
+                            max_failures=max_failures, only=source)
+    if source is not None and source not in settings.sources and not report.sources[0].kind:
+        known = ", ".join(sorted(settings.sources))
+        raise ConfigError(f"unknown source {source!r} (configured: {known})")
+    if fmt == "json":
+        _print_json(report.to_json())
+    else:
+        click.echo(render_text(report))
+    if not report.healthy:
+        raise UnhealthyError("unhealthy: " + "; ".join(report.problems))
+
+
 # --- snapshots, diff: the read side ---
+
+
+@cli.command()
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@pass_app
+def sources(app: AppContext, fmt: str) -> None:
+    """List configured sources (and any others in the database) with their last observation.
+
+    \b
+    Example:
+      tracker --config /etc/catalog-tracker/tracker.toml sources
+    """
+    from tracker.queries import source_overview
+
+    settings = app.settings()
+    rows = source_overview(app.engine(settings), list(settings.sources))
+    if fmt == "json":
+        _print_json(rows)
+        return
+    kinds = {name: source.kind for name, source in settings.sources.items()}
+    click.echo(f"{'source':<24} {'kind':<17} {'snapshots':>9}  {'last observed':<20}  "
+               "outcome    current")
+    for row in rows:
+        kind = row["kind"] or kinds.get(row["name"], "?")
+        last = (row["last_observed_at"] or "never")[:19]
+        click.echo(f"{row['name']:<24} {kind:<17} {row['snapshots']:>9}  {last:<20}  "
+                   f"{row['last_outcome'] or '-':<10} {row['current'] or '-'}")
 
 
 @cli.command()
@@ -281,7 +467,7 @@ def snapshots(app: AppContext, source: str | None, fmt: str) -> None:
     from tracker.store.repo import iso
 
     settings = app.settings()
-    rows = list_snapshots(app.engine(settings), settings.source(source).name)
+    rows = list_snapshots(app.engine(settings), _stored_source(settings, source))
     if fmt == "json":
         _print_json([row.to_json() for row in rows])
         return
@@ -314,8 +500,9 @@ def diff(app: AppContext, from_ref: str | None, to_ref: str | None, source: str 
     from tracker.queries import diff_between
 
     settings = app.settings()
-    result = diff_between(app.engine(settings), settings.source(source).name, from_ref, to_ref)
-    result["source"] = settings.source(source).name
+    name = _stored_source(settings, source)
+    result = diff_between(app.engine(settings), name, from_ref, to_ref)
+    result["source"] = name
     _emit(_render_diff(result, fmt), output)
 
 
@@ -325,6 +512,254 @@ def _render_diff(result: dict[str, Any], fmt: str) -> str:
     from tracker.reports import changelog_html, changelog_markdown
 
     return changelog_markdown(result) if fmt == "md" else changelog_html(result)
+
+
+# --- report, audit, history, feed, site: the read side over windows of time ---
+
+_SOURCES_HELP = "Source (repeat for several, in sections; default: auriko). Any source in the " \
+                "database works, configured or not."
+_OUTPUT = click.Path(dir_okay=False, path_type=Path)
+
+
+def _stored_source(settings: Settings, name: str | None) -> str:
+    """The source a read command looks at: any name in the database, configured or not
+    (the demo's `demo` source, say); unknown names fail when the database has none."""
+    from tracker.config import DEFAULT_SOURCE
+
+    return name or DEFAULT_SOURCE
+
+
+def _read_sources(settings: Settings, names: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The sources to read (default: the default source) and the configured names."""
+    from tracker.config import DEFAULT_SOURCE
+
+    return (list(names) or [DEFAULT_SOURCE]), list(settings.sources)
+
+
+@cli.command()
+@click.option("--since", metavar="WHEN", help="Start of the window (ISO date/time, or 7d back).")
+@click.option("--until", metavar="WHEN", help="End of the window, exclusive [now].")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help=_SOURCES_HELP)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md",
+              show_default=True)
+@click.option("-o", "--output", type=_OUTPUT, help="Write to FILE instead of stdout.")
+@click.option("--weekly", is_flag=True,
+              help="Write the last complete ISO week as weekly-YYYY-Www.{md,html,json} into "
+                   "the reports directory (idempotent; for a timer after fetch).")
+@click.option("--week", metavar="YYYY-Www", help="With --weekly: this ISO week instead.")
+@click.option("--reports-dir", metavar="DIR",
+              help="With --weekly: where to write (env TRACKER_REPORTS_DIR).")
+@pass_app
+def report(app: AppContext, since: str | None, until: str | None, sources: tuple[str, ...],
+           fmt: str, output: Path | None, weekly: bool, week: str | None,
+           reports_dir: str | None) -> None:
+    """Net changes over a window [since, until) and the timeline of every transition in it.
+
+    Net changes compare the catalog at the start with the catalog at the end (a price that
+    went down and back up nets to nothing); the timeline lists every transition in between
+    with its observation time. The HTML leads with the biggest price moves, policy
+    weakenings and models gone.
+
+    \b
+    Example (the weekly report, and a timer's idempotent weekly files):
+      tracker report --since 7d --format html -o last-week.html
+      tracker report --weekly --reports-dir /var/lib/tracker/reports
+    """
+    from tracker.errors import UsageError
+
+    settings = app.settings(reports_dir=reports_dir)
+    names, configured = _read_sources(settings, sources)
+    engine = app.engine(settings)
+    if weekly:
+        if since or until or output:
+            raise UsageError("--weekly picks its own window and files; drop --since, --until "
+                             "and -o (use --week YYYY-Www for another week)")
+        from tracker.reporting import last_complete_week, parse_week
+        from tracker.site import write_weekly
+
+        year, number = parse_week(week) if week else last_complete_week()
+        for path, written in write_weekly(engine, names, settings.reports_dir, year, number,
+                                          configured=configured):
+            click.echo(f"{'wrote' if written else 'unchanged'} {path}")
+        return
+    if week:
+        raise UsageError("--week goes with --weekly")
+    if not since:
+        raise UsageError("report needs --since WHEN (e.g. --since 7d or --since 2026-11-01), "
+                         "or --weekly")
+    from tracker.reporting import parse_window, window_report
+
+    result = window_report(engine, names, parse_window(since, until),
+                           configured=configured).to_json()
+    _emit(_render_report(result, fmt), output)
+
+
+def _render_report(result: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return _json_text(result)
+    from tracker.reports import report_html, report_markdown
+
+    return report_markdown(result) if fmt == "md" else report_html(result)
+
+
+@cli.command()
+@click.option("--since", metavar="WHEN", help="Start of the window [the beginning].")
+@click.option("--until", metavar="WHEN", help="End of the window, exclusive [now]; with "
+              "--current, the moment the policies are shown as of.")
+@click.option("--current", is_flag=True,
+              help="The policies as they stand, and the models reachable only through "
+                   "providers with policy none.")
+@click.option("--weakened", "only_flagged", is_flag=True,
+              help="Only weakenings and policies that became unknown.")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help=_SOURCES_HELP)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json", "csv"]), default="md",
+              show_default=True)
+@click.option("-o", "--output", type=_OUTPUT, help="Write to FILE instead of stdout.")
+@pass_app
+def audit(app: AppContext, since: str | None, until: str | None, current: bool,
+          only_flagged: bool, sources: tuple[str, ...], fmt: str,
+          output: Path | None) -> None:
+    """Every data-policy change of a window: when first observed, in which catalog version,
+    old and new policy, weakenings flagged (zdr > no_training > none), and policies that
+    became unknown flagged separately.
+
+    \b
+    Example (a quarter for the spreadsheet; the policies as they stand):
+      tracker audit --since 2026-07-01 --until 2026-10-01 --format csv -o q3-policies.csv
+      tracker audit --current --format html -o policies.html
+    """
+    from tracker.errors import UsageError
+    from tracker.reporting import parse_window
+
+    settings = app.settings()
+    names, configured = _read_sources(settings, sources)
+    engine = app.engine(settings)
+    if current:
+        if since or only_flagged:
+            raise UsageError("--current shows one moment: drop --since and --weakened "
+                             "(--until sets the moment)")
+        from tracker.reporting import current_policies
+
+        moment = parse_window(None, until).until
+        state = current_policies(engine, names, moment, configured=configured).to_json()
+        _emit(_render_current(state, fmt), output)
+        return
+    from tracker.reporting import audit as audit_records
+    from tracker.store.repo import iso
+
+    window = parse_window(since, until)
+    records = [r.to_json() for r in audit_records(engine, names, window, configured=configured)
+               if not only_flagged or r.weakened or r.became_unknown]
+    if fmt == "json":
+        _emit(_json_text(records), output)
+    elif fmt == "csv":
+        from tracker.reports import audit_csv
+
+        _emit(audit_csv(records), output)
+    else:
+        from tracker.reports import audit_html, audit_markdown
+
+        document = {"since": iso(window.since) if window.since else None,
+                    "until": iso(window.until), "sources": names, "records": records}
+        _emit(audit_markdown(document) if fmt == "md" else audit_html(document), output)
+
+
+def _render_current(state: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return _json_text(state)
+    from tracker.reports import current_csv, current_html, current_markdown
+
+    return {"md": current_markdown, "html": current_html, "csv": current_csv}[fmt](state)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--provider", metavar="P", help="Only this provider's offer.")
+@click.option("--source", metavar="NAME", help="Source (default: auriko).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=_OUTPUT, help="Write to FILE instead of stdout.")
+@pass_app
+def history(app: AppContext, model: str, provider: str | None, source: str | None, fmt: str,
+            output: Path | None) -> None:
+    """Every price and data policy MODEL had, per provider, with when each value held.
+
+    The HTML page draws a step chart of input and output price per provider. An unknown
+    model is an error that names the closest model ids.
+
+    \b
+    Example:
+      tracker history gpt-4o --provider azure
+      tracker history gpt-4o --format html -o gpt-4o.html
+    """
+    from tracker.reporting import model_history
+
+    settings = app.settings()
+    names, configured = _read_sources(settings, (source,) if source else ())
+    found = model_history(app.engine(settings), names[0], model, provider,
+                          configured=configured).to_json()
+    if fmt == "json":
+        _emit(_json_text(found), output)
+        return
+    from tracker.reports import history_html, history_text
+
+    _emit(history_text(found) if fmt == "text" else history_html(found), output)
+
+
+@cli.command()
+@click.option("--source", "sources", multiple=True, metavar="NAME", help=_SOURCES_HELP)
+@click.option("--since", metavar="WHEN", help="Only transitions observed from then on.")
+@click.option("--until", metavar="WHEN", help="Only transitions observed before then [now].")
+@click.option("--limit", type=click.IntRange(0), default=100, show_default=True,
+              help="Newest entries kept (0: all).")
+@click.option("--site-url", metavar="URL",
+              help="Where `tracker site` output is published: entries link to its pages.")
+@click.option("-o", "--output", type=_OUTPUT, help="Write to FILE instead of stdout.")
+@pass_app
+def feed(app: AppContext, sources: tuple[str, ...], since: str | None, until: str | None,
+         limit: int, site_url: str | None, output: Path | None) -> None:
+    """An Atom 1.0 feed with one entry per transition, newest first.
+
+    \b
+    Example:
+      tracker feed -o /var/www/catalog/changes.atom
+    """
+    from tracker.site import feed_document
+
+    settings = app.settings()
+    names, configured = _read_sources(settings, sources)
+    _emit(feed_document(app.engine(settings), names, since=since, until=until, limit=limit,
+                        site_url=site_url, configured=configured), output)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--source", "sources", multiple=True, metavar="NAME", help=_SOURCES_HELP)
+@click.option("--site-url", metavar="URL",
+              help="Public URL of DIR, for absolute links in the feed (pages stay relative).")
+@click.option("--feed-limit", type=click.IntRange(0), default=100, show_default=True,
+              help="Newest entries in changes.atom (0: all).")
+@pass_app
+def site(app: AppContext, directory: Path, sources: tuple[str, ...], site_url: str | None,
+         feed_limit: int) -> None:
+    """Write a static site into DIRECTORY: transitions newest first, a changelog per
+    transition, weekly reports, a history page per model, the audit trail, the feed.
+
+    Relative links only: serve it with any web server or open index.html from disk.
+
+    \b
+    Example:
+      tracker site /var/www/catalog --site-url https://catalog.example.com
+    """
+    from tracker.site import build_site
+
+    settings = app.settings()
+    names, configured = _read_sources(settings, sources)
+    result = build_site(app.engine(settings), names, directory, configured=configured,
+                        site_url=site_url, feed_limit=feed_limit)
+    click.echo(f"wrote {result.pages} pages to {directory}: {result.transitions} transitions, "
+               f"{result.weeks} weekly reports, {result.models} models"
+               + (f"; removed {result.removed} stale pages" if result.removed else ""))
 
 
 # --- db ---

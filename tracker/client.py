@@ -50,24 +50,22 @@ class FetchResult:
     attempts: int
 
 
-def models_url(base_url: str) -> str:
-    return base_url.rstrip("/") + "/models"
-
-
-def fetch_models(
-    base_url: str,
+def fetch_catalog(
+    url: str,
     api_key: str | None,
     *,
-    endpoint: str | None = None,
+    params: dict[str, str] | None = None,
     options: ClientOptions | None = None,
     sleep: Callable[[float], None] = time.sleep,
     transport: httpx.BaseTransport | None = None,
 ) -> FetchResult:
-    """GET `{base_url}/models` and return the raw body; raise `RemoteError` on failure."""
+    """GET a catalog URL and return the raw body; raise `RemoteError` on failure.
+
+    The key, when given, goes as a bearer token; public catalogs are fetched without one.
+    """
     opts = options or ClientOptions()
-    url = models_url(base_url)
-    check_url_safe_for_key(url, has_key=api_key is not None)
-    params = {"endpoint": endpoint} if endpoint and endpoint != "chat_completions" else {}
+    check_url_safe_for_key(url, has_key=bool(api_key))
+    params = params or {}
     headers = {"User-Agent": f"catalog-tracker/{__version__}", "Accept": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
@@ -97,7 +95,7 @@ def fetch_models(
                     )
                 raise error
             wait = delay if delay is not None else _backoff(attempt, opts)
-            log.warning("%s; retrying in %.1fs (attempt %d of %d)", error, wait, attempt + 1,
+            log.info("%s; retrying in %.1fs (attempt %d of %d)", error, wait, attempt + 1,
                         opts.retries + 1)
             sleep(wait)
 

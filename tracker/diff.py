@@ -6,19 +6,50 @@
 Records follow the guide's schema (`kind`, `model`, `provider`, `field`, `old`, `new`, plus
 `change_pct` for prices and `weakened` / `became_unknown` for data policies), in a deterministic
 order: kind (in the order below), model, provider, field.
+
+Fields the schema does not know (`field_changed`, `shutdown_announced`) are reported by path:
+the keys from the catalog, model or provider down to the value, joined with `.`, descending
+into a value only when it is an object on both sides. So that every path names exactly one
+place, a `~` in a key is written `~0` and a `.` is written `~1` (as JSON Pointer escapes `~`
+and `/`; a NUL character, which PostgreSQL text cannot hold, is written `~2`): the key
+`"cache.read"` inside `"pricing"` is the path `pricing.cache~1read`, while
+`pricing.cache.read` is `{"pricing": {"cache": {"read": ...}}}`. Keys without `.` or `~`
+(nearly all of them) read as they always did.
+
+A field that exists on one side only carries `"absent": "old"` (it did not exist before) or
+`"absent": "new"` (it was removed); its missing side is null in `old` / `new`. Without the key,
+both sides exist, and a null is a JSON null. Values compare as JSON, as the content hash
+does: `true` is not `1`, and `1` is not `1.0`.
+
+`apply_changes(old, diff_catalogs(old, new))` rebuilds `new`: replay a changelog with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
+import copy
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from decimal import Context, Decimal
 from typing import Any
 
-from tracker.catalog import POLICY_RANK, Catalog, Model, Provider, decimal_to_json
+import orjson
+
+from tracker.catalog import (
+    POLICY_RANK,
+    Catalog,
+    Model,
+    Provider,
+    decimal_to_json,
+    digest_of,
+    json_number_to_decimal,
+)
 
 Change = dict[str, Any]
 
 KIND_ORDER = (
+    "shutdown_announced",  # first: users need to migrate before the date
     "model_added",
     "model_removed",
     "provider_added",
@@ -30,6 +61,10 @@ KIND_ORDER = (
     "field_changed",
 )
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
+
+# A date after which a model or tier stops being served (Auriko's model directory). Newly
+# announced, it gets a kind of its own; a later change or withdrawal is a field_changed.
+SHUTDOWN_FIELD = "shutdown_at"
 
 
 def diff_catalogs(old: Catalog | None, new: Catalog) -> list[Change]:
@@ -44,7 +79,7 @@ def diff_catalogs(old: Catalog | None, new: Catalog) -> list[Change]:
         changes.append(_record("model_added", model_id, new=new_models[model_id].to_record()))
     for model_id in old_models.keys() & new_models.keys():
         before, after = old_models[model_id], new_models[model_id]
-        if before is not after and before != after:
+        if _models_differ(before, after):
             changes.extend(_diff_model(before, after))
     changes.extend(_diff_extra(old.extra, new.extra, model=None, provider=None))
     return sort_changes(changes)
@@ -101,7 +136,7 @@ def _diff_model(before: Model, after: Model) -> list[Change]:
     for name in new_providers.keys() - old_providers.keys():
         changes.append(_record("provider_added", mid, name, new=new_providers[name].to_record()))
     for name in old_providers.keys() & new_providers.keys():
-        if old_providers[name] != new_providers[name]:
+        if _providers_differ(old_providers[name], new_providers[name]):
             changes.extend(_diff_provider(mid, old_providers[name], new_providers[name]))
     return changes
 
@@ -127,10 +162,18 @@ def _diff_provider(model_id: str, before: Provider, after: Provider) -> list[Cha
 
 
 def change_pct(old: Decimal, new: Decimal) -> float | None:
-    """Percent change rounded to 2 places; None when the old price was zero."""
+    """Percent change rounded to 2 places; None when the old price was zero (or the move is
+    beyond what a float holds)."""
     if old == 0:
         return None
-    return float(round((new - old) / old * 100, 2))
+    pct = (new - old) / old * 100
+    # Rounding to 2 places keeps every digit before the point: a context wide enough for it
+    # (the default 28 digits raise InvalidOperation for a price that went from 1e-30 to 1).
+    rounded = float(pct.quantize(_CENT, context=Context(prec=max(28, pct.adjusted() + 3))))
+    return rounded if math.isfinite(rounded) else None
+
+
+_CENT = Decimal("0.01")
 
 
 def policy_weakened(old: str | None, new: str | None) -> bool:
@@ -157,16 +200,202 @@ def _diff_extra(
     provider: str | None,
     prefix: str = "",
 ) -> list[Change]:
-    """`field_changed` records for unknown fields, descending into objects as dotted paths."""
+    """`field_changed` records for unknown fields, descending into objects as dotted paths
+    (keys escaped, see the module docstring); a field on one side only says which is absent."""
     changes: list[Change] = []
     for key in old.keys() | new.keys():
         before, after = old.get(key), new.get(key)
-        if before == after and (key in old) == (key in new):
+        if key in old and key in new and _same_json(before, after):
             continue
-        path = f"{prefix}{key}"
+        path = f"{prefix}{_escape_key(key)}"
         if isinstance(before, dict) and isinstance(after, dict):
             changes.extend(_diff_extra(before, after, model=model, provider=provider,
                                        prefix=f"{path}."))
+            continue
+        if key == SHUTDOWN_FIELD and before is None and after is not None:
+            change = _record("shutdown_announced", model, provider, path, before, after)
         else:
-            changes.append(_record("field_changed", model, provider, path, before, after))
+            change = _record("field_changed", model, provider, path, before, after)
+        if key not in old:
+            change["absent"] = "old"
+        elif key not in new:
+            change["absent"] = "new"
+        changes.append(change)
     return changes
+
+
+_ESCAPES = {"~": "~0", ".": "~1", "\x00": "~2"}
+_UNESCAPES = {escaped: char for char, escaped in _ESCAPES.items()}
+
+
+def _escape_key(key: str) -> str:
+    """One key as a path segment: `~` as `~0`, `.` as `~1` (JSON Pointer's way), NUL as `~2`."""
+    return re.sub(r"[~.\x00]", lambda m: _ESCAPES[m.group()], key)
+
+
+def _split_path(path: str) -> list[str]:
+    """The keys of a dotted path, unescaped (the inverse of joining `_escape_key`s)."""
+    return [re.sub(r"~[012]", lambda m: _UNESCAPES[m.group()], part) for part in path.split(".")]
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON, as the content hash sees it: `true` is not `1`, `1` is not `1.0`."""
+    if a != b:
+        return False
+    sort = orjson.OPT_SORT_KEYS
+    return orjson.dumps(a, option=sort) == orjson.dumps(b, option=sort)
+
+
+def _models_differ(before: Model, after: Model) -> bool:
+    if before is after:
+        return False
+    if before.digest and after.digest:
+        return before.digest != after.digest
+    # Python's == takes `true` for `1` in unknown fields; the digest (as the hash) does not.
+    return before != after or digest_of(before) != digest_of(after)
+
+
+def _providers_differ(before: Provider, after: Provider) -> bool:
+    return before != after or not _same_json(before.canonical(), after.canonical())
+
+
+# --- replaying changes ---
+
+
+def apply_changes(catalog: Catalog, changes: Iterable[Change]) -> Catalog:
+    """`catalog` with the change records applied: the inverse of `diff_catalogs`.
+
+    `apply_changes(old, diff_catalogs(old, new))` equals `new`, unknown fields included (a
+    removed field is told from a null one by the records' `absent` key). Records may come in
+    any order, as `diff_catalogs` returns them or as JSON (`tracker diff --format json`), so a
+    changelog can be replayed from a known state. The `catalog_version` is the snapshot's
+    identity, not content, and is not among the records: the result keeps `catalog`'s (use
+    `dataclasses.replace` to set the target's).
+
+    >>> replayed = apply_changes(old, diff_catalogs(old, new))  # doctest: +SKIP
+    >>> replayed == replace(new, catalog_version=old.catalog_version)  # doctest: +SKIP
+    True
+
+    Raises `ValueError` when a record does not fit the catalog: an unknown kind, or a model,
+    provider or field that is not there.
+    """
+    models = dict(catalog.models)
+    extra = dict(catalog.extra)
+    for change in changes:
+        try:
+            if change["model"] is None:
+                extra = _apply_to_fields(extra, change)
+            else:
+                _apply_to_models(models, change)
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(
+                f"change does not apply to this catalog ({exc!r}): {change!r}"
+            ) from None
+    return Catalog(models=models, catalog_version=catalog.catalog_version, extra=extra)
+
+
+def model_from_record(record: Mapping[str, Any]) -> Model:
+    """The model of a `model_added` / `model_removed` record (the inverse of `to_record`)."""
+    endpoints = record.get("supported_endpoints")
+    model = Model(
+        id=record["id"],
+        created=record["created"],
+        owned_by=record["owned_by"],
+        context_window=record.get("context_window"),
+        supported_endpoints=tuple(sorted(endpoints)) if endpoints is not None else None,
+        providers={p["name"]: provider_from_record(p) for p in record.get("providers") or ()},
+        extra={k: copy.deepcopy(v) for k, v in record.items() if k not in _MODEL_RECORD_KEYS},
+    )
+    return replace(model, digest=digest_of(model))
+
+
+def provider_from_record(record: Mapping[str, Any]) -> Provider:
+    """The provider of a `provider_added` / `provider_removed` record (or of a model record)."""
+    return Provider(
+        name=record["name"],
+        input_price=json_number_to_decimal(record["input_price"]),
+        output_price=json_number_to_decimal(record["output_price"]),
+        data_policy=record.get("data_policy"),
+        extra={k: copy.deepcopy(v) for k, v in record.items() if k not in _PROVIDER_RECORD_KEYS},
+    )
+
+
+_MODEL_RECORD_KEYS = frozenset(
+    {"id", "created", "owned_by", "context_window", "supported_endpoints", "providers"}
+)
+_PROVIDER_RECORD_KEYS = frozenset({"name", "input_price", "output_price", "data_policy"})
+_MODEL_ATTRIBUTES = frozenset({"created", "owned_by"})  # model-level field_changed, not extra
+
+
+def _apply_to_models(models: dict[str, Model], change: Change) -> None:
+    kind, model_id, name = change["kind"], change["model"], change["provider"]
+    if kind == "model_added":
+        models[model_id] = model_from_record(change["new"])
+        return
+    if kind == "model_removed":
+        del models[model_id]
+        return
+    model = models[model_id]
+    if name is not None:
+        providers = dict(model.providers)
+        if kind == "provider_added":
+            providers[name] = provider_from_record(change["new"])
+        elif kind == "provider_removed":
+            del providers[name]
+        else:
+            providers[name] = _apply_to_provider(providers[name], change)
+        models[model_id] = _rebuilt(model, providers=providers)
+    elif kind == "context_window_changed":
+        models[model_id] = _rebuilt(model, context_window=change["new"])
+    elif kind == "endpoints_changed":
+        endpoints = change["new"]
+        models[model_id] = _rebuilt(
+            model, supported_endpoints=tuple(sorted(endpoints)) if endpoints is not None else None
+        )
+    elif kind == "field_changed" and change["field"] in _MODEL_ATTRIBUTES:
+        models[model_id] = _rebuilt(model, **{change["field"]: change["new"]})
+    else:
+        models[model_id] = _rebuilt(model, extra=_apply_to_fields(model.extra, change))
+
+
+def _apply_to_provider(provider: Provider, change: Change) -> Provider:
+    kind = change["kind"]
+    if kind == "price_changed":
+        price = json_number_to_decimal(change["new"])
+        if change["field"] == "input_price":
+            return replace(provider, input_price=price)
+        if change["field"] == "output_price":
+            return replace(provider, output_price=price)
+        raise KeyError(change["field"])
+    if kind == "data_policy_changed":
+        return replace(provider, data_policy=change["new"])
+    return replace(provider, extra=_apply_to_fields(provider.extra, change))
+
+
+def _apply_to_fields(extra: Mapping[str, Any], change: Change) -> dict[str, Any]:
+    """Unknown fields with one `field_changed` (or `shutdown_announced`) record applied."""
+    if change["kind"] not in ("field_changed", "shutdown_announced"):
+        raise ValueError(f"unknown change kind {change['kind']!r}: {change!r}")
+    return _with_path(extra, _split_path(change["field"]), change)
+
+
+def _with_path(fields: Mapping[str, Any], keys: list[str], change: Change) -> dict[str, Any]:
+    """A copy of `fields` with the value at `keys` set (or removed), copying only that path."""
+    result = dict(fields)
+    key, *rest = keys
+    if rest:
+        child = result[key]
+        if not isinstance(child, Mapping):
+            raise TypeError(f"{key!r} is not an object")
+        result[key] = _with_path(child, rest, change)
+    elif change.get("absent") == "new":
+        del result[key]
+    else:
+        result[key] = copy.deepcopy(change["new"])
+    return result
+
+
+def _rebuilt(model: Model, **fields: Any) -> Model:
+    """The model with `fields` replaced and its digest computed afresh."""
+    changed = replace(model, digest=b"", **fields)
+    return replace(changed, digest=digest_of(changed))

@@ -55,3 +55,21 @@ class LockBusyError(TrackerError):
     """Another run holds the lock for this source (exit 5)."""
 
     exit_code = 5
+
+
+class UnhealthyError(TrackerError):
+    """`tracker status`: a source is stale (older than --max-age) or failing (exit 6)."""
+
+    exit_code = 6
+
+
+class SuspiciousCatalogError(PayloadError):
+    """The catalog was held instead of stored: empty, or too many models gone (exit 4).
+
+    The observation is recorded (outcome `suspicious`, with the body); the state does not
+    change, so no report announces removals that a glitch caused.
+    """
+
+    def __init__(self, message: str, *, observation_id: int | None = None) -> None:
+        super().__init__(message)
+        self.observation_id = observation_id

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tracker.errors import PayloadError, UsageError
+from tracker.errors import PayloadError, SuspiciousCatalogError, UsageError
 from tracker.pipeline import Pipeline
 from tracker.store import repo
 from tracker.store.schema import observations
@@ -42,6 +42,7 @@ class ImportSummary:
     imported: int = 0
     skipped: int = 0
     rejected: int = 0
+    held: int = 0  # suspicious versions (empty, or too many models gone), not stored
     outcomes: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
@@ -50,6 +51,7 @@ class ImportSummary:
             "imported": self.imported,
             "skipped": self.skipped,
             "rejected": self.rejected,
+            "held": self.held,
             "outcomes": self.outcomes,
         }
 
@@ -182,6 +184,9 @@ def _ingest_all(
                     origin=ORIGIN_PREFIX + commit.sha,
                     write_changelogs=write_changelogs,
                 )
+            except SuspiciousCatalogError as exc:
+                summary.held += 1
+                log.warning("commit %s held: %s", commit.sha[:12], exc)
             except PayloadError as exc:
                 summary.rejected += 1
                 log.warning("commit %s rejected: %s", commit.sha[:12], exc)

@@ -30,6 +30,18 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
+class _TextFormatter(logging.Formatter):
+    """Lines for people; tracebacks (-v) are scrubbed too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+# Fields of a run's log line (tracker.runner) that JSON lines carry as keys of their own.
+_RUN_FIELDS = ("source", "outcome", "snapshot", "changes", "duration_ms", "exit_code", "error",
+               "next_run")
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -38,9 +50,10 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("source", "outcome", "snapshot", "changes"):
+        for key in _RUN_FIELDS:
             if hasattr(record, key):
-                entry[key] = getattr(record, key)
+                value = getattr(record, key)
+                entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
@@ -56,7 +69,7 @@ def setup_logging(verbosity: int, log_format: str = "text") -> None:
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

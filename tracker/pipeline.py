@@ -24,11 +24,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from tracker.catalog import Catalog, parse_catalog
-from tracker.client import ClientOptions, fetch_models
+from tracker.catalog import Catalog
+from tracker.client import ClientOptions, fetch_catalog
 from tracker.config import SourceConfig
 from tracker.diff import Change, diff_catalogs
-from tracker.errors import ConfigError, PayloadError, RemoteError, TrackerError, UsageError
+from tracker.errors import (
+    ConfigError,
+    PayloadError,
+    RemoteError,
+    SuspiciousCatalogError,
+    TrackerError,
+    UsageError,
+)
+from tracker.sources import adapter_for
 from tracker.store import rawbody, repo
 from tracker.store.repo import SnapshotInfo, iso
 
@@ -43,7 +51,7 @@ class RunResult:
     """What one observation found."""
 
     source: str
-    outcome: str  # new | unchanged | reverted | failed | rejected
+    outcome: str  # new | unchanged | reverted | suspicious (held) | failed | rejected
     observed_at: datetime
     observation_id: int
     snapshot: SnapshotInfo | None = None
@@ -106,11 +114,18 @@ class Pipeline:
         *,
         reports_dir: Path | None = None,
         client_options: ClientOptions | None = None,
+        accept_shrink: bool = False,
     ) -> None:
         self.engine = engine
         self.source = source
         self.reports_dir = reports_dir
         self.client_options = client_options or ClientOptions()
+        # A catalog that loses more than this share of the current models is held, unless
+        # accepted for this run or served `accept_shrink_after` times in a row.
+        self.max_shrink = source.max_shrink
+        self.accept_shrink = accept_shrink
+        self.accept_shrink_after = source.accept_shrink_after
+        self.adapter = adapter_for(source.kind)
         self._cache = _CatalogCache()
         self._source_id: int | None = None
         # The last catalog parsed in this process: the next parse reuses its unchanged models.
@@ -130,7 +145,7 @@ class Pipeline:
         `observed_at` defaults to now; the demo passes earlier times to lay out a history.
         """
         key = api_key if api_key is not None else self.source.resolve_api_key()
-        if not key:
+        if not key and self.adapter.needs_key:
             raise ConfigError(
                 f"no API key for source {self.source.name!r}: set {self.source.api_key_env} "
                 f"or {self.source.api_key_env}_FILE"
@@ -138,19 +153,16 @@ class Pipeline:
         observed_at = observed_at or now()
         started = time.monotonic()
         try:
-            fetched = fetch_models(
-                self.source.base_url,
-                key,
-                endpoint=self.source.endpoint,
-                options=self.client_options,
-                transport=transport,
+            url, params = self.adapter.request(self.source.base_url, self.source.endpoint)
+            fetched = fetch_catalog(
+                url, key, params=params, options=self.client_options, transport=transport
             )
         except RemoteError as exc:
             self.record_failure(exc, observed_at=observed_at, http_status=exc.status,
                                 origin="fetch", started=started)
             raise
         body = fetched.body
-        if key.encode() in body:
+        if key and key.encode() in body:
             # A server that echoes the key must not get it into the database or the reports.
             log.warning("the response contained the API key; it is stored redacted")
             body = body.replace(key.encode(), b"***")
@@ -186,7 +198,7 @@ class Pipeline:
             if same is not None:
                 return same
         try:
-            catalog = parse_catalog(body, self._last_parsed)
+            catalog = self.adapter.parse(body, self._last_parsed)
         except PayloadError as exc:
             self.record_failure(exc, observed_at=observed_at, http_status=http_status,
                                 origin=origin, started=started, body=body)
@@ -197,6 +209,9 @@ class Pipeline:
             self._lock(conn)
             result = self._store(conn, catalog, content_hash, body, observed_at=observed_at,
                                  http_status=http_status, origin=origin, started=started)
+        if result.outcome == "suspicious":
+            raise SuspiciousCatalogError(result.error or "catalog held as suspicious",
+                                         observation_id=result.observation_id)
         if result.snapshot is not None and result.outcome == "new":
             self._cache.put(result.snapshot.id, catalog, body)
         if result.is_transition and write_changelogs and self.reports_dir is not None:
@@ -320,6 +335,15 @@ class Pipeline:
             return RunResult(self.source.name, "unchanged", observed_at, observation_id,
                              snapshot=existing, previous=current)
 
+        held = self._hold_reason(conn, source, catalog, content_hash, current)
+        if held is not None:
+            observation_id = repo.record_observation(
+                conn, **observation, outcome="suspicious", error=held,
+                rejected_body=rawbody.compress(body)[:MAX_REJECTED_BODY],
+            )
+            return RunResult(self.source.name, "suspicious", observed_at, observation_id,
+                             previous=current, error=held)
+
         target: SnapshotInfo | None
         if existing is not None:
             outcome, target = "reverted", existing
@@ -355,6 +379,47 @@ class Pipeline:
             )
         return RunResult(self.source.name, outcome, observed_at, observation_id,
                          snapshot=target, previous=current, changes=records)
+
+    def _hold_reason(
+        self,
+        conn: Connection,
+        source: int,
+        catalog: Catalog,
+        content_hash: str,
+        current: SnapshotInfo | None,
+    ) -> str | None:
+        """Why this catalog should be held instead of becoming the new state, if it should.
+
+        An empty catalog, or one that lost more than `max_shrink` of the current models, is
+        more likely a glitch of the router than a real change; announcing hundreds of
+        removals would mislead every reader of the reports.
+        """
+        before = current.model_count if current is not None else 0
+        after = len(catalog.models)
+        if after and after >= before * (1 - self.max_shrink):
+            return None
+        if self.accept_shrink or self._seen_held_before(conn, source, content_hash):
+            log.warning("source %s: accepting a catalog of %d models (was %d)",
+                        self.source.name, after, before)
+            return None
+        if after == 0:
+            what = "the catalog is empty"
+        else:
+            gone = before - after
+            what = (f"{gone:,} of {before:,} models are gone ({gone / before:.0%}, more than "
+                    f"the {self.max_shrink:.0%} allowed)")
+        return (f"catalog held as suspicious: {what}; if this is real, run again with "
+                "--accept-shrink")
+
+    def _seen_held_before(self, conn: Connection, source: int, content_hash: str) -> bool:
+        """Whether the same catalog was held on each of the last `accept_shrink_after - 1`
+        observations, so that seeing it again now accepts it."""
+        if self.accept_shrink_after < 2:
+            return False
+        recent = repo.observations_for(conn, source, limit=self.accept_shrink_after - 1)
+        return len(recent) == self.accept_shrink_after - 1 and all(
+            row.outcome == "suspicious" and row.content_hash == content_hash for row in recent
+        )
 
     def _catalog(self, conn: Connection, source: int, snapshot: SnapshotInfo) -> Catalog:
         cached = self._cache.get(snapshot.id)
@@ -400,7 +465,7 @@ def write_changelog(reports_dir: Path, result: RunResult) -> list[Path]:
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     assert result.snapshot is not None
-    stem = f"changelog-{result.observed_at:%Y%m%dT%H%M%SZ}-{safe_filename(result.snapshot.label)}"
+    stem = changelog_stem(result.source, result.observed_at, result.snapshot.label)
     diff = result.diff_json()
     diff["source"] = result.source
     paths = []
@@ -409,6 +474,16 @@ def write_changelog(reports_dir: Path, result: RunResult) -> list[Path]:
         write_atomically(path, render(diff))
         paths.append(path)
     return paths
+
+
+def changelog_stem(source: str, observed_at: datetime, label: str) -> str:
+    """`changelog-<time>-<version>`; other sources than the default one add their name
+    (`changelog-<time>-openrouter-<version>`), so that sources sharing a reports directory
+    never overwrite each other's changelogs."""
+    from tracker.config import DEFAULT_SOURCE
+
+    where = "" if source == DEFAULT_SOURCE else f"{safe_filename(source)}-"
+    return f"changelog-{observed_at:%Y%m%dT%H%M%SZ}-{where}{safe_filename(label)}"
 
 
 def write_atomically(path: Path, content: str) -> None:

@@ -128,3 +128,34 @@ def _state_before(conn: Connection, source_id: int, target: SnapshotInfo) -> Sna
     """The state observed just before `target` was first observed."""
     state = repo.state_at(conn, source_id, target.first_observed_at)
     return state[0] if state else None
+
+
+def source_overview(engine: Engine, configured: list[str]) -> list[dict[str, Any]]:
+    """Each configured source and each source in the database, with its last observation,
+    its last successful one, and how many snapshots it has."""
+    from sqlalchemy import func
+
+    from tracker.store.schema import snapshots, sources
+
+    with engine.connect() as conn:
+        stored = {row.name: row for row in conn.execute(select(sources))}
+        counts: dict[int, int] = dict(
+            conn.execute(
+                select(snapshots.c.source_id, func.count()).group_by(snapshots.c.source_id)
+            ).all()
+        )
+        overview = []
+        for name in sorted(set(configured) | set(stored)):
+            row = stored.get(name)
+            last = repo.observations_for(conn, row.id, limit=1) if row is not None else []
+            state = repo.state_at(conn, row.id) if row is not None else None
+            overview.append({
+                "name": name,
+                "kind": row.kind if row is not None else None,
+                "configured": name in configured,
+                "snapshots": counts.get(row.id, 0) if row is not None else 0,
+                "last_observed_at": repo.iso(last[0].observed_at) if last else None,
+                "last_outcome": last[0].outcome if last else None,
+                "current": state[0].label if state else None,
+            })
+    return overview

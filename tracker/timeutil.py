@@ -48,3 +48,22 @@ def looks_like_iso(text: str) -> bool:
     except UsageError:
         return False
     return True
+
+
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?\s*[smhdw]\s*)+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90` (seconds), `30s`, `15m`, `1h`, `1h30m`, `1.5h`, `2d`, `1w` as a timedelta."""
+    value = text.strip().lower()
+    try:
+        if re.fullmatch(r"\d+(?:\.\d+)?", value):
+            return timedelta(seconds=float(value))
+        if _DURATION.fullmatch(value):
+            parts = _DURATION_PART.findall(value)
+            return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+    except OverflowError:
+        pass
+    raise UsageError(f"not a duration: {text!r} (use e.g. 30s, 15m, 1h, 1h30m, 7d)")

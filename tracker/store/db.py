@@ -19,8 +19,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from tracker.errors import ConfigError, TrackerError
 
 # The newest migration in migrations/versions; a test checks it equals Alembic's head.
-HEAD_REVISION = "0001_initial"
-KNOWN_REVISIONS = ("0001_initial",)
+HEAD_REVISION = "0002_notifications"
+KNOWN_REVISIONS = ("0001_initial", "0002_notifications")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -29,8 +29,16 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _json_loads(value: Any) -> Any:
+    # SQLite gives a column declared JSON numeric affinity: the text "2.5" is stored, and
+    # returned, as the number 2.5. A number is its own JSON value.
+    if isinstance(value, int | float):
+        return value
+    return orjson.loads(value)
+
+
 # JSON columns through orjson: reading a catalog back decodes thousands of small values.
-_JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
 
 
 class SchemaError(TrackerError):

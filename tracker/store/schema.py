@@ -180,3 +180,28 @@ changes = Table(
     Index("ix_changes_source_time", "source_id", "observed_at"),
     Index("ix_changes_kind", "kind", "observed_at"),
 )
+
+# Delivery state of each notification target (one Apprise URL of one [[notify]] rule) for
+# each source: which transitions it has been told about, so a failed delivery is retried by
+# the next run, and whether it was alerted about the current streak of failed runs.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # SHA-256 of the URL and the rule's filters: the URL itself is a secret and not stored.
+    Column("target", String(64), nullable=False),
+    # For people: the rule name and the URL without credentials, e.g. "ops (slack://…)".
+    Column("label", String(500), nullable=False),
+    Column("source_id", ForeignKey("sources.id"), nullable=False),
+    # Transitions observed up to this observation id have been delivered (or filtered out).
+    Column("delivered_through", Integer, nullable=False),
+    # The first observation of the failure streak this target was alerted about; NULL when
+    # no alert is outstanding.
+    Column("failure_alert_from", Integer),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_delivered_at", UTCDateTime),
+    # Failed deliveries in a row, and the last error (without the URL).
+    Column("failed_attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    UniqueConstraint("target", "source_id", name="uq_notifications_target_source"),
+)

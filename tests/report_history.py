@@ -1,0 +1,71 @@
+"""A controlled catalog history for the report, audit, history, feed and site tests.
+
+Laid out through the CLI as a user would (`tracker ingest - --observed-at ...`), one day apart:
+
+    T1 2026-01-05 09:00  v1  the base catalog (3 models)
+    T2 2026-01-06 09:00  v2  gpt-4o/openai input 2.5 -> 2.0; llama-70b removed
+    T3 2026-01-07 09:00  v3  gpt-4o/openai input back to 2.5; llama-70b re-added as it was;
+                             claude-sonnet/bedrock zdr -> none (a weakening)
+    T4 2026-01-08 09:00  v4  claude-sonnet/bedrock back to zdr; gpt-4o/azure output 10 -> 12;
+                             claude-sonnet/anthropic no_training -> null (became unknown)
+    T5 2026-01-09 09:00  v2  a return to an earlier version (outcome "reverted")
+
+Unchanged polls in between (U*) do not start a state.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from builders import base_catalog, body
+from conftest import Tracker
+
+T1, T2, T3, T4, T5 = (f"2026-01-0{day}T09:00:00Z" for day in (5, 6, 7, 8, 9))
+U1 = "2026-01-05T21:00:00Z"  # an unchanged poll of v1
+U4 = "2026-01-08T21:00:00Z"  # an unchanged poll of v4
+
+
+def _offer(catalog: dict[str, Any], model: str, provider: str) -> dict[str, Any]:
+    entry = next(m for m in catalog["data"] if m["id"] == model)
+    return next(p for p in entry["providers"] if p["name"] == provider)
+
+
+def versions() -> dict[str, dict[str, Any]]:
+    v1 = base_catalog("v1")
+    v2 = copy.deepcopy(v1)
+    v2["catalog_version"] = "v2"
+    _offer(v2, "gpt-4o", "openai")["input_price"] = 2.0
+    v2["data"] = [m for m in v2["data"] if m["id"] != "llama-70b"]
+    v3 = copy.deepcopy(v1)
+    v3["catalog_version"] = "v3"
+    _offer(v3, "claude-sonnet", "bedrock")["data_policy"] = "none"
+    v4 = copy.deepcopy(v1)
+    v4["catalog_version"] = "v4"
+    _offer(v4, "gpt-4o", "azure")["output_price"] = 12.0
+    _offer(v4, "claude-sonnet", "anthropic")["data_policy"] = None
+    return {"v1": v1, "v2": v2, "v3": v3, "v4": v4}
+
+
+def ingest(tracker: Tracker, catalog: dict[str, Any], at: str, *extra: str,
+           env: dict[str, str] | None = None) -> Any:
+    return tracker("ingest", "-", "--observed-at", at, "--format", "json", *extra,
+                   input=body(catalog), extra_env=env)
+
+
+def lay_history(tracker: Tracker, *extra: str,
+                env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Ingest the history above; ``extra`` goes to every ingest (e.g. --source NAME)."""
+    v = versions()
+    for catalog, at in [(v["v1"], T1), (v["v1"], U1), (v["v2"], T2), (v["v3"], T3),
+                        (v["v4"], T4), (v["v4"], U4), (v["v2"], T5)]:
+        ingest(tracker, catalog, at, *extra, env=env)
+    return v
+
+
+def kinds(changes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Change records reduced to what the tests compare: kind, model, provider, field, old, new."""
+    return [(c["kind"], c["model"], c["provider"], c["field"],
+             c["old"] if c["kind"] not in ("model_added", "model_removed") else None,
+             c["new"] if c["kind"] not in ("model_added", "model_removed") else None)
+            for c in changes]

@@ -1,0 +1,186 @@
+"""The config file, tracker.toml: several named sources, [schedule], [[notify]], and errors that
+name the key and the file. `fetch` without --source runs every source of the file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from builders import base_catalog
+from conftest import TEST_KEY, CatalogServer, Reply, Tracker
+
+from tracker.config import load_settings
+from tracker.errors import ConfigError
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+OTHER_KEY = "ak_other_5ecret_9876543210"
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a home of its own and no database use (configuration errors come first)."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
+    return subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True,
+                          text=True, env=env, timeout=60)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('colour = "blue"\n', "unknown key 'colour'"),
+    ('[schedule]\ncronn = "0 * * * *"\n', "unknown key 'cronn' in [schedule]"),
+    ('[[notify]]\nurl = "json://x"\nfilter = 1\n', "unknown key 'filter' in [[notify]] #1"),
+    ('[sources.a]\nendpoints = "x"\n', "unknown key 'endpoints' in [sources.a]"),
+    ('[schedule]\nevery = "soon"\n', "[schedule] every: not a duration: 'soon'"),
+    ('[schedule]\ncron = "0 * * * *"\nevery = "1h"\n', "[schedule] takes cron or every"),
+    ('[[notify]]\nname = "x"\n', "[[notify]] 'x' needs url, url_env or url_file"),
+    ('[[notify]]\nurl = "json://x"\nkinds = ["price_change"]\n',
+     "unknown change kind 'price_change' in kinds (use: "),
+    ('[[notify]]\nurl = "json://x"\nmin_price_change_pct = -1\n',
+     "min_price_change_pct must be a number, 0 or more"),
+    ('[[notify]]\nurl = "json://x"\non_failure = 0\n', "on_failure must be a whole number"),
+    ('lock_timeout = "forever"\n', "lock_timeout: not a duration: 'forever'"),
+    ("database_url = \n", "not valid TOML"),
+])
+def test_config_errors_name_the_key_and_the_file(tmp_path: Path, text: str,
+                                                 message: str) -> None:
+    config = tmp_path / "tracker.toml"
+    config.write_text(text)
+    result = run(tmp_path, "--config", str(config), "status")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"tracker: error: {config}")
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
+    result = run(tmp_path, "--config", str(tmp_path / "missing.toml"), "status")
+    assert result.returncode == 2
+    assert f"config file not found: {tmp_path / 'missing.toml'}" in result.stderr
+
+
+def two_sources(tmp_path: Path, server: CatalogServer) -> str:
+    config = tmp_path / "tracker.toml"
+    root = server.base_url.removesuffix("/v1")
+    config.write_text(f"""
+[sources.auriko]
+kind = "auriko"
+base_url = "{root}/v1"
+
+[sources.auriko-responses]
+kind = "auriko"
+base_url = "{root}/second/v1"
+endpoint = "responses"
+api_key_env = "OTHER_KEY"
+""")
+    return str(config)
+
+
+@SQLITE_ONLY
+def test_fetch_without_source_runs_every_source_of_the_config_file(
+    tracker: Tracker, server: CatalogServer, tmp_path: Path
+) -> None:
+    config = two_sources(tmp_path, server)
+    server.route("/v1/models", base_catalog("a1"))
+    server.route("/second/v1/models", base_catalog("r1"))
+    env = {"OTHER_KEY": OTHER_KEY}
+    result = tracker("--config", config, "fetch", extra_env=env)
+    assert result.stdout.splitlines() == [
+        "auriko: first snapshot a1 stored (3 models)",
+        "auriko-responses: first snapshot r1 stored (3 models)",
+    ]
+    # Each source with its own base URL, endpoint and key.
+    seen = {r.path: r.headers["Authorization"] for r in server.requests}
+    assert seen == {"/v1/models": f"Bearer {TEST_KEY}",
+                    "/second/v1/models?endpoint=responses": f"Bearer {OTHER_KEY}"}
+
+    # --source picks one; JSON is then one object, as before.
+    single = json.loads(tracker("--config", config, "fetch", "--source", "auriko-responses",
+                                "--format", "json", extra_env=env).stdout)
+    assert single["source"] == "auriko-responses" and single["outcome"] == "unchanged"
+    # All of them: a list.
+    both = json.loads(tracker("--config", config, "fetch", "--format", "json",
+                              extra_env=env).stdout)
+    assert [item["source"] for item in both] == ["auriko", "auriko-responses"]
+    # status checks every configured source.
+    report = tracker.json("--config", config, "status", "--max-age", "1h")
+    assert [s["source"] for s in report["sources"]] == ["auriko", "auriko-responses"]
+
+
+@SQLITE_ONLY
+def test_one_failing_source_does_not_stop_the_others(
+    tracker: Tracker, server: CatalogServer, tmp_path: Path
+) -> None:
+    config = two_sources(tmp_path, server)
+    server.route("/v1/models", Reply(503, b"down"))
+    server.route("/second/v1/models", base_catalog("r1"))
+    result = tracker("--config", config, "fetch", "--retries", "0", check=3,
+                     extra_env={"OTHER_KEY": OTHER_KEY})
+    assert result.stdout.splitlines() == ["auriko-responses: first snapshot r1 stored (3 models)"]
+    assert result.stderr.startswith("tracker: error: source auriko: ")
+    assert "HTTP 503" in result.stderr
+
+    # A missing key is a configuration error: it outranks the remote failure (exit 2).
+    result = tracker("--config", config, "fetch", "--retries", "0", check=2)
+    assert "source auriko-responses: no API key for source 'auriko-responses': set OTHER_KEY" \
+        in result.stderr
+
+
+@SQLITE_ONLY
+def test_the_config_file_in_the_user_config_directory_is_read(
+    tracker: Tracker, server: CatalogServer, tmp_path: Path
+) -> None:
+    target = Path(tracker.env["XDG_CONFIG_HOME"]) / "catalog-tracker" / "tracker.toml"
+    target.parent.mkdir(parents=True)
+    target.write_text(f'[sources.auriko]\nbase_url = "{server.base_url}"\n'
+                      '[sources.spare]\nbase_url = "http://127.0.0.1:9/v1"\n')
+    result = tracker("fetch", "--base-url", server.base_url, check=2)
+    assert "--base-url and --endpoint apply to one source; name it with --source" in result.stderr
+    server.serve(base_catalog())
+    tracker("fetch", "--source", "auriko")
+    assert "spare" in tracker("status").stdout
+
+
+def test_flags_beat_the_environment_which_beats_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "tracker.toml"
+    config.write_text('lock_timeout = "2m"\n[[notify]]\nurl = "json://file/x"\non_failure = 5\n'
+                      '[schedule]\nevery = "1h30m"\njitter = 30\n')
+    settings = load_settings(config_path=str(config), environ={})
+    assert settings.lock_timeout == 120
+    assert settings.schedule.every == timedelta(hours=1, minutes=30)
+    assert settings.schedule.jitter == timedelta(seconds=30)
+    assert [rule.on_failure for rule in settings.notify] == [5]
+    env = {"TRACKER_LOCK_TIMEOUT": "10", "TRACKER_NOTIFY_ON_FAILURE": "3",
+           "TRACKER_NOTIFY_URLS": "json://env/a json://env/b"}
+    settings = load_settings(config_path=str(config), environ=env)
+    assert settings.lock_timeout == 10
+    [rule] = settings.notify
+    assert rule.resolve_urls({}) == ["json://env/a", "json://env/b"] and rule.on_failure == 3
+    settings = load_settings(config_path=str(config), environ=env, lock_timeout=0,
+                             notify_on_failure=1)
+    assert settings.lock_timeout == 0 and settings.notify[0].on_failure == 1
+    # Without sources in the file, a run covers the default source.
+    assert [s.name for s in settings.run_sources()] == ["auriko"]
+
+
+def test_notify_urls_from_a_variable_or_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "slack-url"
+    secret.write_text("# the team channel\nslack://T/B/C/#costs\n")
+    config = tmp_path / "tracker.toml"
+    config.write_text(f'[[notify]]\nname = "team"\nurl_file = "{secret}"\n'
+                      '[[notify]]\nname = "ops"\nurl_env = "OPS_URL"\nkinds = []\n')
+    team, ops = load_settings(config_path=str(config), environ={}).notify
+    assert team.resolve_urls({}) == ["slack://T/B/C/#costs"]
+    config.write_text('[[notify]]\nurl_file = "${CREDENTIALS_DIRECTORY}/slack-url"\n')
+    [credential] = load_settings(config_path=str(config), environ={}).notify
+    assert credential.resolve_urls({"CREDENTIALS_DIRECTORY": str(tmp_path)}) == [
+        "slack://T/B/C/#costs"]
+    with pytest.raises(ConfigError, match="CREDENTIALS_DIRECTORY is not set"):
+        credential.resolve_urls({})
+    assert ops.resolve_urls({"OPS_URL": "ntfy://ops"}) == ["ntfy://ops"] and ops.kinds == ()
+    with pytest.raises(ConfigError, match="OPS_URL is not set"):
+        ops.resolve_urls({})

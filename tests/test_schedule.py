@@ -1,0 +1,205 @@
+"""`tracker schedule`: runs on time in the foreground, one at a time, and stops cleanly.
+
+The end-to-end tests start the real process against the loopback server, watch it run, then
+send it SIGTERM in the middle of a run, as systemd does on `systemctl stop`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import base_catalog, body
+from conftest import CatalogServer, Reply, Tracker
+from sqlalchemy import create_engine, select
+
+from tracker.config import ScheduleConfig
+from tracker.errors import UsageError
+from tracker.scheduler import Schedule, crontab_weekdays, resolve_schedule
+from tracker.store.schema import observations, snapshots
+
+
+def start(tracker: Tracker, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tracker", *args], env=tracker.env,
+                            cwd=tracker.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str, str]:
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
+
+
+def table(database_url: str, *columns: Any) -> list[Any]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(select(*columns).order_by(columns[0])).all())
+    finally:
+        engine.dispose()
+
+
+def test_runs_every_second_and_a_sigterm_lets_the_run_in_progress_finish(
+    tracker: Tracker, server: CatalogServer, database_url: str
+) -> None:
+    # Two quick runs, a new version, then a slow remote: SIGTERM arrives while it answers.
+    slow = Reply(200, body(base_catalog("v3")), delay=2.0)
+    server.serve(base_catalog("v1"), base_catalog("v1"), base_catalog("v2"), slow)
+    proc = start(tracker, "schedule", "--every", "1s")
+    try:
+        wait_for(lambda: len(server.requests) >= 4)  # the fourth run is in progress
+        time.sleep(0.3)
+        code, _out, err = stop(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    assert "SIGTERM: stopping; a run in progress finishes first" in err
+    assert "schedule stopped after" in err
+    # A log line per run: source, outcome, snapshot, changes, duration.
+    assert "auriko: first snapshot v1 in" in err
+    assert "auriko: unchanged (v1) in" in err
+    assert "auriko: new snapshot v2, 0 changes in" in err
+    # The interrupted run finished and committed; every request is one observation.
+    outcomes = [row.outcome for row in table(database_url, observations.c.id,
+                                             observations.c.outcome)]
+    assert len(outcomes) == len(server.requests) == 4
+    assert outcomes == ["new", "unchanged", "new", "new"]
+    versions = [row.catalog_version for row in table(database_url, snapshots.c.id,
+                                                     snapshots.c.catalog_version)]
+    assert versions == ["v1", "v2", "v3"]
+
+
+def test_a_failed_run_is_logged_and_the_schedule_goes_on(
+    tracker: Tracker, server: CatalogServer, database_url: str
+) -> None:
+    server.serve(Reply(503, b'{"error": "down"}'), base_catalog("v1"))
+    proc = start(tracker, "--log-format", "json", "schedule", "--every", "1s", "--retries", "0")
+    try:
+        wait_for(lambda: len(server.requests) >= 2)
+        wait_for(lambda: len(table(database_url, observations.c.id)) >= 2)
+        code, _out, err = stop(proc, signal.SIGINT)  # Ctrl-C stops it the same way
+    finally:
+        proc.kill()
+    assert code == 0, err
+    lines = [json.loads(line) for line in err.splitlines()]
+    runs = [line for line in lines if line["logger"] == "tracker.run"]
+    assert runs[0]["outcome"] == "failed" and runs[0]["exit_code"] == 3
+    assert runs[0]["level"] == "warning" and "HTTP 503" in runs[0]["error"]
+    assert runs[1]["outcome"] == "new" and runs[1]["snapshot"] == "v1"
+    assert runs[1]["changes"] == 0 and isinstance(runs[1]["duration_ms"], int)
+    assert runs[1]["source"] == "auriko"
+
+
+def test_no_initial_run_waits_for_the_first_tick(
+    tracker: Tracker, server: CatalogServer
+) -> None:
+    server.serve(base_catalog())
+    proc = start(tracker, "schedule", "--cron", "0 3 * * *", "--timezone", "UTC",
+                 "--no-initial-run")
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        code, _out, _err = stop(proc)
+    finally:
+        proc.kill()
+    assert "schedule: cron '0 3 * * *' (UTC); sources: auriko; first run " in first
+    assert "T03:00:00Z" in first
+    assert code == 0 and server.requests == []
+
+
+def test_the_config_file_schedule_is_used(
+    tracker: Tracker, server: CatalogServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "tracker.toml"
+    config.write_text('[schedule]\nevery = "1s"\njitter = "0s"\n')
+    server.serve(base_catalog())
+    proc = start(tracker, "--config", str(config), "schedule")
+    try:
+        wait_for(lambda: len(server.requests) >= 2)
+        code, _out, err = stop(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    assert "schedule: every 1s;" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((), "no schedule: give --cron EXPR or --every DURATION"),
+    (("--cron", "0 * * * *", "--every", "1h"), "give --cron or --every, not both"),
+    (("--cron", "61 * * * *"), "invalid cron expression '61 * * * *'"),
+    (("--cron", "* * *"), "a cron expression has 5 fields"),
+    (("--every", "soon"), "not a duration: 'soon'"),
+    (("--every", "0s"), "--every must be longer than 0 s"),
+    (("--every", "1h", "--timezone", "Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+])
+def test_schedule_usage_errors_exit_2(args: tuple[str, ...], message: str,
+                                      tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-m", "tracker", "schedule", *args],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+# --- the pieces ---
+
+
+def test_crontab_weekdays_count_from_sunday_as_cron_does() -> None:
+    assert crontab_weekdays("*") == "*"
+    assert crontab_weekdays("0") == crontab_weekdays("7") == "sun"
+    assert crontab_weekdays("1-5") == "mon,tue,wed,thu,fri"
+    assert crontab_weekdays("mon-fri") == "mon,tue,wed,thu,fri"
+    assert crontab_weekdays("*/2") == "sun,tue,thu,sat"
+    assert crontab_weekdays("5-0") == crontab_weekdays("fri-sun") == "fri,sat,sun"
+    with pytest.raises(ValueError):
+        crontab_weekdays("8")
+
+
+def test_a_weekly_cron_fires_on_the_crontab_weekday() -> None:
+    from datetime import UTC, datetime
+
+    from tracker.scheduler import build_trigger
+
+    trigger = build_trigger(Schedule(cron="0 9 * * 1", timezone="UTC"))  # Mondays 09:00
+    after = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
+    fire = trigger.get_next_fire_time(None, after)
+    assert fire.weekday() == 0 and (fire.hour, fire.minute) == (9, 0)
+
+
+def test_flags_beat_the_config_file_schedule() -> None:
+    config = ScheduleConfig(cron="0 * * * *", jitter=timedelta(minutes=5), initial_run=False)
+    plan = resolve_schedule(config, every=timedelta(seconds=30))
+    assert plan.cron is None and plan.every == timedelta(seconds=30)
+    assert plan.jitter == timedelta(minutes=5) and plan.initial_run is False
+    assert plan.describe() == "every 30s, jitter up to 5m"
+    assert resolve_schedule(config).describe() == "cron '0 * * * *', jitter up to 5m"
+    assert resolve_schedule(config, initial_run=True).initial_run is True
+    with pytest.raises(UsageError):
+        resolve_schedule(ScheduleConfig())
+
+
+@pytest.mark.parametrize("command", ["schedule", "status"])
+def test_the_new_commands_have_help_with_an_example(command: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "tracker", command, "--help"],
+                            capture_output=True, text=True, check=True, timeout=60)
+    assert "Example" in result.stdout

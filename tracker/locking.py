@@ -1,0 +1,142 @@
+"""One run at a time per source and database, across processes and machines.
+
+A run (fetch, store, notify) holds the run lock of its source from start to end:
+
+- on PostgreSQL, a session-level advisory lock on a connection of its own, keyed by the
+  schema and the source name, so it serializes runs on every machine that uses the database
+  and disappears with the session if the process dies;
+- on SQLite, an exclusive `flock` on a lock file next to the database
+  (`tracker.db-run-auriko.lock`), which serializes the processes of one host (a SQLite
+  database is not shared across hosts).
+
+A second run waits for the lock up to `timeout` seconds (polling), then raises
+`LockBusyError` (exit 5). The pipeline's own per-transaction lock (and SQLite's
+`BEGIN IMMEDIATE`) still guard each write; this lock makes the whole run exclusive, so two
+runs never fetch and compare against the same state at once.
+
+>>> with run_lock(engine, "auriko", timeout=60):          # doctest: +SKIP
+...     pipeline.fetch()
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+from tracker.errors import LockBusyError
+
+log = logging.getLogger(__name__)
+
+# The two-integer advisory-lock key space (class, object) is separate from the one-bigint key
+# space the pipeline's transaction locks use, so the two can never collide or deadlock.
+_PG_LOCK_CLASS = zlib.crc32(b"catalog-tracker:run") - 2**31
+_POLL_SECONDS = 0.2
+
+
+@contextmanager
+def run_lock(engine: Engine, source: str, *, timeout: float) -> Iterator[None]:
+    """Hold the run lock of `source` in the database of `engine` for the block."""
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        with _postgresql_lock(engine, source, timeout):
+            yield
+    elif dialect == "sqlite" and (path := sqlite_lock_path(engine, source)) is not None:
+        with _file_lock(path, source, timeout):
+            yield
+    else:
+        # An in-memory SQLite database lives in one process; nothing to share.
+        yield
+
+
+def sqlite_lock_path(engine: Engine, source: str) -> Path | None:
+    """The lock file of `source` next to a SQLite database file; None for in-memory ones."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    from tracker.pipeline import safe_filename
+
+    name = safe_filename(source)
+    if name != source:  # keep distinct names distinct once made safe for a file name
+        name = f"{name}-{zlib.crc32(source.encode()):08x}"
+    path = Path(database).expanduser()
+    return path.with_name(f"{path.name}-run-{name}.lock")
+
+
+def _busy(source: str, timeout: float, where: str) -> LockBusyError:
+    return LockBusyError(
+        f"another run of source {source!r} is in progress ({where}); gave up after waiting "
+        f"{timeout:g} s (raise --lock-timeout to wait longer)"
+    )
+
+
+@contextmanager
+def _file_lock(path: Path, source: str, timeout: float) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("source %s: waiting up to %g s for another run to finish (%s)",
+                 source, timeout, path.name)
+        try:
+            lock.acquire(timeout=timeout, poll_interval=_POLL_SECONDS)
+        except Timeout:
+            raise _busy(source, timeout, f"lock file {path}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _postgresql_lock(engine: Engine, source: str, timeout: float) -> Iterator[None]:
+    # A connection of its own, in autocommit mode: the lock belongs to the session, and the
+    # session never sits idle inside a transaction while the run goes on.
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    held = False
+    try:
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        key = zlib.crc32(f"{schema}:{source}".encode()) - 2**31
+        held = _try_pg_lock(conn, key)
+        if not held:
+            log.info("source %s: waiting up to %g s for another run to finish", source, timeout)
+            deadline = time.monotonic() + timeout
+            while not held:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _busy(source, timeout, "PostgreSQL advisory lock")
+                # A little randomness keeps many waiters from polling in lockstep.
+                time.sleep(min(remaining, _POLL_SECONDS * random.uniform(0.5, 1.5)))
+                held = _try_pg_lock(conn, key)
+        try:
+            yield
+        finally:
+            released = conn.execute(
+                text("SELECT pg_advisory_unlock(:cls, :key)"),
+                {"cls": _PG_LOCK_CLASS, "key": key},
+            ).scalar_one()
+            held = False
+            if not released:
+                log.warning("source %s: the run lock was lost during the run (the database "
+                            "session ended?)", source)
+    finally:
+        if held:
+            # Never hand a connection that may still hold the lock back to the pool.
+            conn.invalidate()
+        conn.close()
+
+
+def _try_pg_lock(conn: Connection, key: int) -> bool:
+    got = conn.execute(
+        text("SELECT pg_try_advisory_lock(:cls, :key)"), {"cls": _PG_LOCK_CLASS, "key": key}
+    ).scalar_one()
+    return bool(got)

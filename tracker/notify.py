@@ -1,0 +1,597 @@
+"""Notifications through Apprise: Slack, Discord, Teams, email, ntfy, webhooks and more.
+
+After each run of a source, every `[[notify]]` rule that covers the source is asked whether
+there is news for it:
+
+- **changes**: the transitions fetched since the rule's target was last told, filtered by the
+  rule (kinds, smallest price move, weakened policies only, model and provider globs), as one
+  short Markdown message with the changelog path;
+- **failure alerts** (`on_failure = N`, `--notify-on-failure N`): when the source's last N
+  runs failed in a row, once per streak, and a recovery message when it fetches again.
+
+What each target (one URL of one rule) has been told is kept in the `notifications` table,
+per source. A delivery that fails is logged and left pending, so the next run sends it again;
+a notification never fails a run and never loses a snapshot. Apprise is imported only when a
+message is about to be sent, so runs without notifications start as fast as before.
+
+>>> notifier = Notifier(engine, settings.notify, reports_dir=settings.reports_dir)  # doctest: +SKIP
+>>> notifier.after_run("auriko", result)                                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from sqlalchemy import Connection, Engine, Text, and_, cast, func, insert, select, update
+
+from tracker.config import NotifyRule
+from tracker.diff import Change
+from tracker.errors import ConfigError
+from tracker.logs import register_secret, scrub
+from tracker.store import repo
+from tracker.store.schema import changes, notifications, observations, snapshots
+
+log = logging.getLogger(__name__)
+
+SUCCESS_OUTCOMES = ("new", "unchanged", "reverted")
+FAILURE_OUTCOMES = ("failed", "rejected")
+TRANSITION_OUTCOMES = ("new", "reverted")
+# Only what `fetch` and `schedule` observed is announced: not ingests or git backfills.
+NOTIFIED_ORIGIN = "fetch"
+
+# A message stays short: this many change lines in all, this many versions in detail.
+MAX_LINES = 12
+MAX_TRANSITIONS = 5
+# Transitions read per run and target; a long backlog is worked off over several runs.
+MAX_PENDING = 100
+# Schemes whose host is a plain server name, shown in labels; other schemes (slack://,
+# discord://, ...) carry tokens where the host would be, so only the scheme is shown.
+_HOST_IS_SAFE = {"json", "jsons", "form", "forms", "xml", "xmls", "http", "https"}
+
+
+class DeliveryError(Exception):
+    """A notification could not be delivered (the next run tries again)."""
+
+
+# (url, title, body, kind) -> None; kind is "info", "success", "warning" or "failure".
+Sender = Callable[[str, str, str, str], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL of one rule: what is delivered to, and tracked in the notifications table."""
+
+    rule: NotifyRule
+    url: str = field(repr=False)
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(f"{self.rule.name}\n{self.url}".encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        return f"{self.rule.name} ({redact_url(self.url)})"
+
+
+@dataclass
+class Transition:
+    """One stored transition of a source, with its change records."""
+
+    observation_id: int
+    observed_at: datetime
+    from_label: str
+    to_label: str
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+    kind: str = "info"
+
+
+def redact_url(url: str) -> str:
+    """An Apprise URL for logs and labels: the scheme, and the host when it is no secret."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname if scheme in _HOST_IS_SAFE else None
+    except ValueError:
+        return "<invalid URL>"
+    if host:
+        port = f":{parts.port}" if parts.port else ""
+        return f"{scheme}://{host}{port}/…"
+    return f"{scheme}://…" if scheme else "<invalid URL>"
+
+
+# --- filters ---
+
+
+def _glob(name: str | None, patterns: Sequence[str]) -> bool:
+    return name is not None and any(fnmatchcase(name.lower(), p.lower()) for p in patterns)
+
+
+def change_providers(change: Change) -> list[str]:
+    """The providers a change is about: its own, or those of an added or removed model."""
+    if change.get("provider") is not None:
+        return [str(change["provider"])]
+    if change["kind"] in ("model_added", "model_removed"):
+        record = change.get("new") if change["kind"] == "model_added" else change.get("old")
+        if isinstance(record, dict):
+            return [str(p.get("name")) for p in record.get("providers") or []
+                    if isinstance(p, dict)]
+    return []
+
+
+def matches(rule: NotifyRule, change: Change) -> bool:
+    """Whether a change record passes every filter of the rule."""
+    kind = change["kind"]
+    if rule.kinds is not None and kind not in rule.kinds:
+        return False
+    if kind == "price_changed" and rule.min_price_change_pct is not None:
+        pct = change.get("change_pct")
+        # A price that was 0 has no percentage: any new charge passes.
+        if pct is not None and abs(float(pct)) < rule.min_price_change_pct:
+            return False
+    if (kind == "data_policy_changed" and rule.only_weakened_policies
+            and not (change.get("weakened") or change.get("became_unknown"))):
+        return False
+    if rule.models and not _glob(change.get("model"), rule.models):
+        return False
+    return not rule.providers or any(_glob(p, rule.providers) for p in change_providers(change))
+
+
+def applies_to_source(rule: NotifyRule, source: str) -> bool:
+    return not rule.sources or _glob(source, rule.sources)
+
+
+# --- messages ---
+
+
+def _priority(change: Change) -> tuple[int, float]:
+    """What a reader wants first: shutdowns, weakened policies, big price moves, removals."""
+    kind = change["kind"]
+    if kind == "shutdown_announced":
+        return (0, 0.0)
+    if kind == "data_policy_changed" and (change.get("weakened") or change.get("became_unknown")):
+        return (1, 0.0)
+    if kind == "price_changed":
+        pct = change.get("change_pct")
+        return (2, -abs(float(pct)) if pct is not None else float("-inf"))
+    order = ("model_removed", "provider_removed", "data_policy_changed", "model_added",
+             "provider_added", "context_window_changed", "endpoints_changed")
+    return (3 + order.index(kind), 0.0) if kind in order else (3 + len(order), 0.0)
+
+
+def change_line(change: Change) -> str:
+    """One change as a Markdown bullet's text; remote strings escaped."""
+    from tracker.reports.format import (
+        format_count,
+        format_json,
+        format_pct,
+        format_price,
+        md_escape,
+        policy_label,
+    )
+
+    kind = change["kind"]
+    model = f"**{md_escape(change.get('model'))}**" if change.get("model") else "catalog"
+    provider = md_escape(change.get("provider")) if change.get("provider") else None
+    where = f"{model} on {provider}" if provider else model
+    old, new = change.get("old"), change.get("new")
+    if kind == "price_changed":
+        side = str(change.get("field") or "").removesuffix("_price") or "price"
+        pct = change.get("change_pct")
+        move = format_pct(pct) if pct is not None else "new charge"
+        return f"{where}: {side} price {format_price(old)} → {format_price(new)} ({move})"
+    if kind == "data_policy_changed":
+        flag = " (**weakened**)" if change.get("weakened") else (
+            " (**became unknown**)" if change.get("became_unknown") else "")
+        return (f"{where}: data policy {md_escape(policy_label(old))} → "
+                f"{md_escape(policy_label(new))}{flag}")
+    if kind in ("model_added", "model_removed"):
+        verb = "added" if kind == "model_added" else "removed"
+        names = change_providers(change)
+        via = f" ({', '.join(md_escape(n) for n in names[:5])}{', …' if len(names) > 5 else ''})"
+        return f"{model} {verb}{via if names else ''}"
+    if kind in ("provider_added", "provider_removed"):
+        verb = "added" if kind == "provider_added" else "removed"
+        return f"{model}: provider {provider} {verb}"
+    if kind == "context_window_changed":
+        return f"{where}: context window {format_count(old)} → {format_count(new)}"
+    if kind == "endpoints_changed":
+        def listing(value: Any) -> str:
+            return ", ".join(md_escape(v) for v in value) if isinstance(value, list) else "none"
+
+        return f"{where}: endpoints {listing(old)} → {listing(new)}"
+    label = kind.replace("_", " ") if kind != "field_changed" else md_escape(change.get("field"))
+    return (f"{where}: {label} {md_escape(format_json(old, limit=60))} → "
+            f"{md_escape(format_json(new, limit=60))}")
+
+
+def _counts(records: Sequence[Change]) -> str:
+    from tracker.reports.changelog import KIND_LABELS
+
+    tally: dict[str, int] = {}
+    for change in records:
+        tally[change["kind"]] = tally.get(change["kind"], 0) + 1
+    weakened = sum(1 for c in records if c["kind"] == "data_policy_changed" and c.get("weakened"))
+    parts = []
+    for kind in [*KIND_LABELS, *sorted(set(tally) - set(KIND_LABELS))]:
+        n = tally.get(kind, 0)
+        if not n:
+            continue
+        one, many = KIND_LABELS.get(kind, (kind.replace("_", " "),) * 2)
+        note = f" ({weakened} weakened)" if kind == "data_policy_changed" and weakened else ""
+        parts.append(f"{n} {one if n == 1 else many}{note}")
+    return ", ".join(parts)
+
+
+def changes_message(
+    source: str,
+    items: Sequence[tuple[Transition, list[Change]]],
+    *,
+    reports_dir: Path | None,
+) -> Message:
+    """The Markdown message for the filtered changes of one or more transitions."""
+    from tracker.pipeline import changelog_stem
+    from tracker.reports.format import md_escape
+
+    everything = [c for _, chosen in items for c in chosen]
+    first, last = items[0][0], items[-1][0]
+    span = (f"{first.from_label} → {last.to_label}" if len(items) == 1
+            else f"{first.from_label} → {last.to_label} ({len(items)} versions)")
+    title = f"{source}: catalog {span}: {_counts(everything)}"
+    lines: list[str] = []
+    budget = MAX_LINES
+    shown = items[-MAX_TRANSITIONS:]
+    if len(items) > len(shown):
+        skipped = items[: len(items) - len(shown)]
+        n = sum(len(chosen) for _, chosen in skipped)
+        lines.append(f"{len(skipped)} earlier versions with {n} matching changes are not "
+                     "shown; see their changelogs.\n")
+    for transition, chosen in shown:
+        total = len(transition.changes)
+        filtered = f" ({len(chosen)} of {total} changes match)" if len(chosen) != total else ""
+        lines.append(
+            f"**{md_escape(source)}** catalog **{md_escape(transition.from_label)} → "
+            f"{md_escape(transition.to_label)}** (observed "
+            f"{transition.observed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC): "
+            f"{_counts(chosen)}{filtered}.\n"
+        )
+        ordered = sorted(chosen, key=_priority)
+        for change in ordered[:max(budget, 0)]:
+            lines.append(f"- {change_line(change)}")
+        if len(ordered) > max(budget, 0):
+            lines.append(f"- …and {len(ordered) - max(budget, 0)} more")
+        budget -= len(ordered)
+        if reports_dir is not None:
+            stem = changelog_stem(source, transition.observed_at, transition.to_label)
+            path = reports_dir / f"{stem}.md"
+            if path.exists():
+                lines.append(f"\nChangelog: `{path.resolve()}`")
+        lines.append("")
+    return Message(title=title, body="\n".join(lines).strip() + "\n", kind="info")
+
+
+def failure_message(source: str, streak: int, since: datetime, latest: Any,
+                    last_success: datetime | None) -> Message:
+    from tracker.reports.format import md_escape
+
+    status = f"HTTP {latest.http_status}, " if latest.http_status else ""
+    error = " ".join(scrub(str(latest.error or latest.outcome)).split())[:300]
+    good = (f"{last_success.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if last_success
+            else "never")
+    body = (
+        f"**{md_escape(source)}**: the last {streak} runs failed "
+        f"(since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC).\n\n"
+        f"- latest: {latest.outcome}: {status}{md_escape(error)}\n"
+        f"- last successful fetch: {good}\n\n"
+        "`tracker status` shows the details.\n"
+    )
+    return Message(title=f"{source}: {streak} failed runs in a row", body=body, kind="failure")
+
+
+def recovery_message(source: str, latest: Any) -> Message:
+    from tracker.reports.format import md_escape
+
+    body = (f"**{md_escape(source)}** is fetching again: the latest run was "
+            f"{latest.outcome} at {latest.observed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.\n")
+    return Message(title=f"{source}: fetching again", body=body, kind="success")
+
+
+# --- delivery ---
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def apprise_send(url: str, title: str, body: str, kind: str) -> None:
+    """Deliver one message to one Apprise URL; raise DeliveryError with the reason."""
+    import apprise
+
+    app = apprise.Apprise()
+    if not app.add(url):
+        raise DeliveryError("not a valid Apprise URL (see https://appriseit.com/services/)")
+    capture = _Capture()
+    apprise_log = logging.getLogger("apprise")
+    quiet = not log.isEnabledFor(logging.DEBUG)
+    apprise_log.addHandler(capture)
+    propagate = apprise_log.propagate
+    if quiet:  # its warnings become part of our one line instead
+        apprise_log.propagate = False
+    try:
+        ok = app.notify(
+            title=title,
+            body=body,
+            body_format=apprise.NotifyFormat.MARKDOWN,
+            notify_type=kind,
+        )
+    finally:
+        apprise_log.removeHandler(capture)
+        apprise_log.propagate = propagate
+    if not ok:
+        reason = "; ".join(dict.fromkeys(capture.messages)) or "delivery failed"
+        raise DeliveryError(" ".join(scrub(reason).split())[:300])
+
+
+# --- the notifier ---
+
+
+class Notifier:
+    """Sends what each rule wants to know after a run of a source; never raises."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        rules: Sequence[NotifyRule],
+        *,
+        reports_dir: Path | None = None,
+        send: Sender = apprise_send,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.rules = list(rules)
+        self.reports_dir = reports_dir
+        self.send = send
+        self.environ = environ
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def targets(self, source: str) -> list[Target]:
+        found: list[Target] = []
+        for rule in self.rules:
+            if not applies_to_source(rule, source):
+                continue
+            try:
+                urls = rule.resolve_urls(self.environ)
+            except ConfigError as exc:
+                log.error("%s; its notifications are skipped", exc)
+                continue
+            for url in urls:
+                register_secret(url)
+                with contextlib.suppress(ValueError):
+                    register_secret(urlsplit(url).password)
+                found.append(Target(rule, url))
+        return found
+
+    def after_run(self, source: str, observation_id: int | None = None) -> None:
+        """Notify every target about `source` after a run (`observation_id`: the run's own
+        observation, if it got that far)."""
+        if not self.rules:
+            return
+        try:
+            targets = self.targets(source)
+            if not targets:
+                return
+            with self.engine.connect() as conn:
+                source_id = repo.source_id(conn, source)
+            if source_id is None:
+                return
+            for target in targets:
+                self._notify_target(target, source, source_id, observation_id)
+        except Exception:
+            log.exception("notifications for source %s failed unexpectedly; the run is not "
+                          "affected", source)
+
+    def _notify_target(self, target: Target, source: str, source_id: int,
+                       observation_id: int | None) -> None:
+        with self.engine.begin() as conn:
+            state = _state(conn, target, source_id, observation_id)
+            pending = _pending_transitions(conn, source_id, state.delivered_through)
+            streak = _failure_streak(conn, source_id) if target.rule.on_failure else None
+        rule = target.rule
+
+        if pending:
+            through = pending[-1].observation_id
+            items = [(t, [c for c in t.changes if matches(rule, c)]) for t in pending]
+            items = [(t, chosen) for t, chosen in items if chosen]
+            if items:
+                message = changes_message(source, items, reports_dir=self.reports_dir)
+                if not self._deliver(target, source_id, message):
+                    return
+                count = sum(len(chosen) for _, chosen in items)
+                log.info("notify %s: sent %d change%s of source %s", target.label, count,
+                         "" if count == 1 else "s", source)
+            self._save(target, source_id, delivered_through=through)
+
+        if streak is None or rule.on_failure is None:
+            return
+        if streak.count >= rule.on_failure and state.failure_alert_from != streak.first_id:
+            assert streak.first_at is not None and streak.latest is not None
+            message = failure_message(source, streak.count, streak.first_at, streak.latest,
+                                      streak.last_success_at)
+            if self._deliver(target, source_id, message):
+                log.info("notify %s: sent a failure alert for source %s (%d failed runs)",
+                         target.label, source, streak.count)
+                self._save(target, source_id, failure_alert_from=streak.first_id)
+        elif (streak.count == 0 and state.failure_alert_from is not None and streak.latest
+              and self._deliver(target, source_id, recovery_message(source, streak.latest))):
+            log.info("notify %s: sent a recovery notice for source %s", target.label, source)
+            self._save(target, source_id, failure_alert_from=None)
+
+    def _deliver(self, target: Target, source_id: int, message: Message) -> bool:
+        now = datetime.now(UTC)
+        try:
+            self.send(target.url, message.title, message.body, message.kind)
+        except Exception as exc:
+            error = " ".join(scrub(str(exc) or type(exc).__name__).split())[:500]
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(notifications)
+                    .where(notifications.c.target == target.key,
+                           notifications.c.source_id == source_id)
+                    .values(last_attempt_at=now, last_error=error,
+                            failed_attempts=notifications.c.failed_attempts + 1)
+                )
+            log.warning("notify %s: delivery failed (%s); the next run tries again",
+                        target.label, error)
+            return False
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(notifications)
+                .where(notifications.c.target == target.key,
+                       notifications.c.source_id == source_id)
+                .values(last_attempt_at=now, last_delivered_at=now, last_error=None,
+                        failed_attempts=0)
+            )
+        return True
+
+    def _save(self, target: Target, source_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(notifications)
+                .where(notifications.c.target == target.key,
+                       notifications.c.source_id == source_id)
+                .values(**values)
+            )
+
+
+# --- state queries ---
+
+
+def _state(conn: Connection, target: Target, source_id: int,
+           observation_id: int | None) -> Any:
+    """The target's row for the source, created on first use: a new target starts with the
+    current run (it is not told about history from before it was configured)."""
+    query = select(notifications).where(notifications.c.target == target.key,
+                                        notifications.c.source_id == source_id)
+    row = conn.execute(query).first()
+    if row is not None:
+        return row
+    if observation_id is not None:
+        start = observation_id - 1
+    else:
+        start = conn.execute(
+            select(func.coalesce(func.max(observations.c.id), 0))
+            .where(observations.c.source_id == source_id)
+        ).scalar_one()
+    conn.execute(insert(notifications).values(
+        target=target.key, label=target.label[:500], source_id=source_id,
+        delivered_through=start, failed_attempts=0,
+    ))
+    return conn.execute(query).one()
+
+
+def _label(version: str | None, content_hash: str) -> str:
+    return version or f"#{content_hash[:12]}"
+
+
+def _pending_transitions(conn: Connection, source_id: int, after: int) -> list[Transition]:
+    old, new = snapshots.alias("old"), snapshots.alias("new")
+    rows = conn.execute(
+        select(
+            observations.c.id, observations.c.observed_at,
+            old.c.catalog_version.label("old_version"), old.c.content_hash.label("old_hash"),
+            new.c.catalog_version.label("new_version"), new.c.content_hash.label("new_hash"),
+        )
+        .join(old, old.c.id == observations.c.previous_snapshot_id)
+        .join(new, new.c.id == observations.c.snapshot_id)
+        .where(
+            observations.c.source_id == source_id,
+            observations.c.id > after,
+            observations.c.origin == NOTIFIED_ORIGIN,
+            observations.c.outcome.in_(TRANSITION_OUTCOMES),
+        )
+        .order_by(observations.c.id)
+        .limit(MAX_PENDING)
+    ).all()
+    if not rows:
+        return []
+    transitions = {
+        row.id: Transition(row.id, row.observed_at, _label(row.old_version, row.old_hash),
+                           _label(row.new_version, row.new_hash), [])
+        for row in rows
+    }
+    # old/new as text, decoded here: on SQLite a JSON column has NUMERIC affinity, so a price
+    # stored as the JSON text "2.5" comes back as a number the JSON type cannot decode.
+    for row in conn.execute(
+        select(changes.c.observation_id, changes.c.kind, changes.c.model, changes.c.provider,
+               changes.c.field, cast(changes.c.old, Text).label("old"),
+               cast(changes.c.new, Text).label("new"), changes.c.change_pct,
+               changes.c.weakened)
+        .where(changes.c.observation_id.in_(list(transitions)))
+        .order_by(changes.c.id)
+    ):
+        decoded = SimpleNamespace(**row._asdict())
+        decoded.old = None if row.old is None else orjson.loads(row.old)
+        decoded.new = None if row.new is None else orjson.loads(row.new)
+        record = repo.change_from_row(decoded)  # type: ignore[arg-type]
+        transitions[row.observation_id].changes.append(record)
+    return list(transitions.values())
+
+
+@dataclass
+class FailureStreak:
+    count: int
+    first_id: int | None = None
+    first_at: datetime | None = None
+    latest: Any = None
+    last_success_at: datetime | None = None
+
+
+def _failure_streak(conn: Connection, source_id: int) -> FailureStreak:
+    """The failed runs since the last successful one (fetches only), oldest first."""
+    fetches = and_(observations.c.source_id == source_id,
+                   observations.c.origin == NOTIFIED_ORIGIN)
+    last_ok = conn.execute(
+        select(observations.c.id, observations.c.observed_at)
+        .where(fetches, observations.c.outcome.in_(SUCCESS_OUTCOMES))
+        .order_by(observations.c.id.desc()).limit(1)
+    ).first()
+    after = last_ok.id if last_ok is not None else 0
+    failures = conn.execute(
+        select(observations.c.id, observations.c.observed_at, observations.c.outcome,
+               observations.c.http_status, observations.c.error)
+        .where(fetches, observations.c.id > after,
+               observations.c.outcome.in_(FAILURE_OUTCOMES))
+        .order_by(observations.c.id)
+    ).all()
+    last_success_at = last_ok.observed_at if last_ok is not None else None
+    if not failures:
+        latest = conn.execute(
+            select(observations.c.outcome, observations.c.observed_at)
+            .where(fetches).order_by(observations.c.id.desc()).limit(1)
+        ).first()
+        return FailureStreak(0, latest=latest, last_success_at=last_success_at)
+    return FailureStreak(len(failures), failures[0].id, failures[0].observed_at, failures[-1],
+                         last_success_at)
