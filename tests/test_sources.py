@@ -167,3 +167,58 @@ def test_invalid_openrouter_prices_are_rejected(
                  b' "pricing": {"prompt": "cheap", "completion": "0"}}]}'))
     result = configured("fetch", "--source", "openrouter", check=4)
     assert "model 'x/y' pricing.prompt: not a decimal price: 'cheap'" in result.stderr
+
+
+def test_a_mixed_database_gives_per_source_and_combined_weekly_reports(
+    configured: Tracker, tmp_path: Path
+) -> None:
+    """Three sources in one database, observed through one ISO week (2026-W45)."""
+    v2 = base_catalog("v2")
+    v2["data"][0]["providers"][0]["input_price"] = 2.0
+    bodies = {
+        "auriko": [json.dumps(base_catalog("v1")).encode(), json.dumps(v2).encode()],
+        "openrouter": [recorded("openrouter-1.json"), recorded("openrouter-2.json")],
+        "openai": [recorded("openai-1.json"), recorded("openai-2.json")],
+    }
+    for source, (first, second) in bodies.items():
+        for day, payload in (("2026-11-03", first), ("2026-11-05", second)):
+            path = tmp_path / f"{source}-{day}.json"
+            path.write_bytes(payload)
+            configured("ingest", str(path), "--source", source,
+                       "--observed-at", f"{day}T09:00:00Z")
+
+    # Per source: each report covers its own history only.
+    week = ("--since", "2026-11-02", "--until", "2026-11-09")
+    openrouter = configured.json("report", *week, "--source", "openrouter")
+    assert [c["kind"] for c in openrouter["net"]] == [
+        "model_added", "model_removed", "price_changed", "context_window_changed",
+        "field_changed"]
+    assert len(openrouter["events"]) == 1
+    auriko = configured.json("report", *week)
+    assert [(c["kind"], c["model"]) for c in auriko["net"]] == [("price_changed", "gpt-4o")]
+
+    # Combined: one weekly report with a section per source.
+    reports = tmp_path / "weekly"
+    out = configured("report", "--weekly", "--week", "2026-W45", "--reports-dir", str(reports),
+                     "--source", "auriko", "--source", "openrouter", "--source", "openai")
+    assert "wrote" in out.stdout
+    combined = json.loads((reports / "weekly-2026-W45.json").read_text())
+    assert [s["source"] for s in combined["sources"]] == ["auriko", "openrouter", "openai"]
+    kinds_by_source = {s["source"]: [c["kind"] for c in s["net"]] for s in combined["sources"]}
+    assert kinds_by_source["openai"] == ["model_added", "model_removed"]
+    markdown = (reports / "weekly-2026-W45.md").read_text()
+    for source in ("auriko", "openrouter", "openai"):
+        assert source in markdown
+    html = (reports / "weekly-2026-W45.html").read_text()
+    assert "deepseek/deepseek-v3.1" in html and "gpt-5" in html
+
+
+def test_base_url_flag_applies_to_the_named_source(
+    configured: Tracker, server: CatalogServer
+) -> None:
+    root = server.base_url.removesuffix("/v1")
+    server.route("/elsewhere/models", recorded("openai-1.json"))
+    result = configured.json("fetch", "--source", "openai", "--base-url", f"{root}/elsewhere")
+    assert result["outcome"] == "new" and result["to"]["model_count"] == 4
+    refused = configured("fetch", "--source", "openai", "--endpoint", "responses", check=2)
+    assert "--endpoint applies to auriko sources" in refused.stderr

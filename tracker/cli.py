@@ -109,12 +109,18 @@ def _run_options(func: Any) -> Any:
 
 def _run_sources(settings: Settings, source: str | None, *, base_url: str | None = None,
                  endpoint: str | None = None) -> list[Any]:
+    from dataclasses import replace
+
     from tracker.errors import UsageError
 
     sources = settings.run_sources(source)
     if len(sources) > 1 and (base_url or endpoint):
         raise UsageError("--base-url and --endpoint apply to one source; name it with --source")
-    return sources
+    if sources and endpoint and sources[0].kind != "auriko":
+        raise UsageError(f"--endpoint applies to auriko sources, not {sources[0].kind}")
+    # Flags beat the config file for the one source they name.
+    return [replace(s, base_url=base_url or s.base_url, endpoint=endpoint or s.endpoint)
+            for s in sources]
 
 
 def _print_result(result: RunResult, fmt: str) -> None:

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,14 +42,16 @@ _POLL_SECONDS = 0.2
 
 
 @contextmanager
-def run_lock(engine: Engine, source: str, *, timeout: float) -> Iterator[None]:
-    """Hold the run lock of `source` in the database of `engine` for the block."""
+def run_lock(engine: Engine, source: str, *, timeout: float,
+             cancel: threading.Event | None = None) -> Iterator[None]:
+    """Hold the run lock of `source` in the database of `engine` for the block. Waiting for
+    it ends after `timeout` seconds, or as soon as `cancel` is set (a scheduler stopping)."""
     dialect = engine.dialect.name
     if dialect == "postgresql":
-        with _postgresql_lock(engine, source, timeout):
+        with _postgresql_lock(engine, source, timeout, cancel):
             yield
     elif dialect == "sqlite" and (path := sqlite_lock_path(engine, source)) is not None:
-        with _file_lock(path, source, timeout):
+        with _file_lock(path, source, timeout, cancel):
             yield
     else:
         # An in-memory SQLite database lives in one process; nothing to share.
@@ -76,21 +79,43 @@ def _busy(source: str, timeout: float, where: str) -> LockBusyError:
     )
 
 
+def _acquire(try_once: Callable[[], bool], source: str, timeout: float, where: str,
+             cancel: threading.Event | None) -> None:
+    """Poll `try_once` until it succeeds, the timeout runs out, or `cancel` is set."""
+    if try_once():
+        return
+    log.info("source %s: waiting up to %g s for another run to finish (%s)", source, timeout,
+             where)
+    deadline = time.monotonic() + timeout
+    pause = cancel or threading.Event()
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _busy(source, timeout, where)
+        # A little randomness keeps many waiters from polling in lockstep.
+        if pause.wait(min(remaining, _POLL_SECONDS * random.uniform(0.5, 1.5))):
+            raise LockBusyError(f"stopped while waiting for another run of source {source!r} "
+                                "to finish")
+        if try_once():
+            return
+
+
 @contextmanager
-def _file_lock(path: Path, source: str, timeout: float) -> Iterator[None]:
+def _file_lock(path: Path, source: str, timeout: float,
+               cancel: threading.Event | None) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path), mode=0o600)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        log.info("source %s: waiting up to %g s for another run to finish (%s)",
-                 source, timeout, path.name)
+
+    def try_once() -> bool:
         try:
-            lock.acquire(timeout=timeout, poll_interval=_POLL_SECONDS)
+            lock.acquire(timeout=0)
         except Timeout:
-            raise _busy(source, timeout, f"lock file {path}") from None
+            return False
+        return True
+
+    _acquire(try_once, source, timeout, f"lock file {path}", cancel)
     try:
         yield
     finally:
@@ -98,7 +123,8 @@ def _file_lock(path: Path, source: str, timeout: float) -> Iterator[None]:
 
 
 @contextmanager
-def _postgresql_lock(engine: Engine, source: str, timeout: float) -> Iterator[None]:
+def _postgresql_lock(engine: Engine, source: str, timeout: float,
+                     cancel: threading.Event | None) -> Iterator[None]:
     # A connection of its own, in autocommit mode: the lock belongs to the session, and the
     # session never sits idle inside a transaction while the run goes on.
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -106,17 +132,9 @@ def _postgresql_lock(engine: Engine, source: str, timeout: float) -> Iterator[No
     try:
         schema = conn.execute(text("SELECT current_schema()")).scalar_one()
         key = zlib.crc32(f"{schema}:{source}".encode()) - 2**31
-        held = _try_pg_lock(conn, key)
-        if not held:
-            log.info("source %s: waiting up to %g s for another run to finish", source, timeout)
-            deadline = time.monotonic() + timeout
-            while not held:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _busy(source, timeout, "PostgreSQL advisory lock")
-                # A little randomness keeps many waiters from polling in lockstep.
-                time.sleep(min(remaining, _POLL_SECONDS * random.uniform(0.5, 1.5)))
-                held = _try_pg_lock(conn, key)
+        _acquire(lambda: _try_pg_lock(conn, key), source, timeout,
+                 "PostgreSQL advisory lock", cancel)
+        held = True
         try:
             yield
         finally:

@@ -143,7 +143,8 @@ class Runner:
         outcome = SourceOutcome(source.name)
         started = time.monotonic()
         try:
-            with run_lock(self.engine, source.name, timeout=self.lock_timeout):
+            with run_lock(self.engine, source.name, timeout=self.lock_timeout,
+                          cancel=self.stop):
                 try:
                     outcome.result = self._fetch(source)
                 except Exception as exc:
