@@ -140,7 +140,12 @@ def reflected(engine: Engine) -> MetaData:
 
 def copy_rows(source: Engine, target: Engine) -> dict[str, int]:
     """Copy every row of `source` (at head) into `target` (at an older revision), keeping
-    only the columns `target` has; the row count of each table copied."""
+    only the columns `target` has; the row count of each table copied.
+
+    Data written by the current code, cut down to an older revision's columns, is data that
+    revision could hold, as long as no later migration changes what an existing column means;
+    a migration that does should bring its own rows for the revisions before it.
+    """
     source_tables, target_tables = reflected(source).tables, reflected(target)
     counts = {}
     with source.connect() as reading, target.begin() as writing:
