@@ -24,7 +24,8 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
-        compare_type=True,
+        # SQLite enforces no declared column type, and 0003 widens types on PostgreSQL only.
+        compare_type=connection.dialect.name != "sqlite",
         # All of a migration or none of it: SQLite and PostgreSQL both run DDL in
         # transactions, so a process killed mid-migration leaves the previous schema.
         transactional_ddl=True,

@@ -13,20 +13,24 @@ from typing import Annotated
 import msgspec
 
 NonEmptyStr = Annotated[str, msgspec.Meta(min_length=1)]
+# Ids, provider names and versions are indexed; PostgreSQL bounds an index entry (~2.7 KB),
+# so they are bounded too. Real ids are a few dozen characters.
+MAX_NAME = 500
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME)]
 Price = Annotated[float, msgspec.Meta(ge=0)]  # JSON has no NaN or Infinity; msgspec refuses them
 
 
 class ProviderSchema(msgspec.Struct):
-    name: NonEmptyStr
+    name: Name
     input_price: Price
     output_price: Price
     data_policy: NonEmptyStr | None = None
 
 
 class ModelSchema(msgspec.Struct):
-    id: NonEmptyStr
+    id: Name
     created: int
-    owned_by: str
+    owned_by: Annotated[str, msgspec.Meta(max_length=MAX_NAME)]
     object: str | None = None
     context_window: Annotated[int, msgspec.Meta(ge=0)] | None = None
     supported_endpoints: list[NonEmptyStr] | None = None
@@ -37,7 +41,7 @@ class ModelSchema(msgspec.Struct):
 ENVELOPE_REQUIRED = ("object", "data")
 ENVELOPE_TYPES: dict[str, object] = {
     "object": str,
-    "catalog_version": NonEmptyStr | None,
+    "catalog_version": Name | None,
     "catalog_age_seconds": float | None,
 }
 

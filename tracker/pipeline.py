@@ -127,7 +127,6 @@ class Pipeline:
         self.accept_shrink_after = source.accept_shrink_after
         self.adapter = adapter_for(source.kind)
         self._cache = _CatalogCache()
-        self._source_id: int | None = None
         # The last catalog parsed in this process: the next parse reuses its unchanged models.
         self._last_parsed: Catalog | None = None
 
@@ -441,16 +440,16 @@ class Pipeline:
         return catalog, raw
 
     def _ensure_source(self, conn: Connection, moment: datetime) -> int:
-        if self._source_id is None:
-            self._source_id = repo.ensure_source(
-                conn,
-                name=self.source.name,
-                kind=self.source.kind,
-                base_url=self.source.base_url,
-                endpoint=self.source.endpoint,
-                now=moment,
-            )
-        return self._source_id
+        # Looked up in every transaction, not cached: a source created by a transaction that
+        # then rolled back does not exist, and a cached id would fail every later run.
+        return repo.ensure_source(
+            conn,
+            name=self.source.name,
+            kind=self.source.kind,
+            base_url=self.source.base_url,
+            endpoint=self.source.endpoint,
+            now=moment,
+        )
 
     def _lock(self, conn: Connection) -> None:
         """Serialize writers of one source (SQLite's BEGIN IMMEDIATE already does)."""

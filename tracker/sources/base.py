@@ -39,7 +39,12 @@ def build_catalog(
     """A catalog from normalized models: duplicate ids are problems; digests are filled in."""
     problems = problems if problems is not None else []
     by_id: dict[str, Model] = {}
+    from tracker.payload_schema import MAX_NAME
+
     for model in models:
+        if len(model.id) > MAX_NAME:
+            problems.append(f"model {model.id[:40]!r}...: id longer than {MAX_NAME} characters")
+            continue
         if model.id in by_id:
             problems.append(f"model {model.id!r}: duplicate model id")
             continue

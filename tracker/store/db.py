@@ -19,8 +19,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from tracker.errors import ConfigError, TrackerError
 
 # The newest migration in migrations/versions; a test checks it equals Alembic's head.
-HEAD_REVISION = "0002_notifications"
-KNOWN_REVISIONS = ("0001_initial", "0002_notifications")
+HEAD_REVISION = "0003_wider_columns"
+KNOWN_REVISIONS = ("0001_initial", "0002_notifications", "0003_wider_columns")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

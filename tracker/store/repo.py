@@ -12,9 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 
-from tracker.catalog import Catalog, Model, Provider, decimal_text
+from tracker.catalog import Catalog, Model, Provider, decimal_text, digest_of
 from tracker.diff import Change, policy_became_unknown
 from tracker.store import rawbody
 from tracker.store.schema import (
@@ -266,14 +267,16 @@ def _write_intervals(
         open_offers.extend((model_id, p) for p in model.providers.values())
     for model_id in new.models.keys() & old_models.keys():
         before, after = old_models[model_id], new.models[model_id]
-        if before is after or before == after:
+        # Compared as JSON, like the content hash: Python's == takes true, 1 and 1.0 as equal.
+        if before is after or digest_of(before) == digest_of(after):
             continue
-        if _model_row(before) != _model_row(after):
+        if _as_json(_model_row(before)) != _as_json(_model_row(after)):
             close_models.append(model_id)
             open_models.append(after)
         for name in before.providers.keys() | after.providers.keys():
             was, now = before.providers.get(name), after.providers.get(name)
-            if was == now:
+            if was is now or (was is not None and now is not None
+                              and _as_json(was.canonical()) == _as_json(now.canonical())):
                 continue
             if was is not None:
                 close_offers.append((model_id, name))
@@ -330,6 +333,10 @@ def _write_intervals(
                 for model_id, p in open_offers
             ],
         )
+
+
+def _as_json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _model_row(model: Model) -> dict[str, Any]:
@@ -452,6 +459,7 @@ def record_changes(
                 "new": c["new"],
                 "change_pct": c.get("change_pct"),
                 "weakened": c.get("weakened"),
+                "absent": c.get("absent"),
             }
             for c in records
         ],
@@ -473,6 +481,9 @@ def change_from_row(row: Row[Any]) -> Change:
     if row.kind == "data_policy_changed":
         record["weakened"] = bool(row.weakened)
         record["became_unknown"] = policy_became_unknown(row.old, row.new)
+    absent = getattr(row, "absent", None)
+    if absent is not None:
+        record["absent"] = absent
     return record
 
 

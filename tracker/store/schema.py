@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -85,8 +86,8 @@ snapshots = Table(
     Column("id", Integer, primary_key=True),
     Column("source_id", ForeignKey("sources.id"), nullable=False),
     # catalog_version when the payload has one, else the content hash.
-    Column("identity", String(200), nullable=False),
-    Column("catalog_version", String(200)),
+    Column("identity", Text, nullable=False),
+    Column("catalog_version", Text),
     Column("content_hash", String(64), nullable=False),
     Column("first_observed_at", UTCDateTime, nullable=False),
     Column("last_observed_at", UTCDateTime, nullable=False),
@@ -111,7 +112,7 @@ observations = Table(
     # new | unchanged | reverted | failed | rejected
     Column("outcome", String(20), nullable=False),
     Column("http_status", Integer),
-    Column("catalog_version", String(200)),
+    Column("catalog_version", Text),
     Column("content_hash", String(64)),
     Column("snapshot_id", ForeignKey("snapshots.id")),
     # The state before this observation, set when the observation is a transition.
@@ -119,7 +120,7 @@ observations = Table(
     Column("error", Text),
     Column("duration_ms", Integer),
     # Where the observation came from: fetch, ingest, import-git (with the commit), demo.
-    Column("origin", String(200)),
+    Column("origin", Text),
     # The body of a rejected payload, zstd-compressed, kept for audit (capped).
     Column("rejected_body", LargeBinary),
     Index("ix_observations_source_time", "source_id", "observed_at"),
@@ -130,12 +131,13 @@ model_states = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("source_id", ForeignKey("sources.id"), nullable=False),
-    Column("model_id", String(500), nullable=False),
+    Column("model_id", Text, nullable=False),
     Column("valid_from", ForeignKey("snapshots.id"), nullable=False),
     Column("valid_to", ForeignKey("snapshots.id")),
-    Column("created", Integer, nullable=False),
-    Column("owned_by", String(500), nullable=False),
-    Column("context_window", Integer),
+    # Remote integers: a creation time in milliseconds needs more than 32 bits.
+    Column("created", BigInteger, nullable=False),
+    Column("owned_by", Text, nullable=False),
+    Column("context_window", BigInteger),
     Column("supported_endpoints", JSON),
     Column("extra", JSON, nullable=False),
     # Closing an interval looks a model's open row up by these columns.
@@ -148,13 +150,13 @@ offers = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("source_id", ForeignKey("sources.id"), nullable=False),
-    Column("model_id", String(500), nullable=False),
-    Column("provider", String(500), nullable=False),
+    Column("model_id", Text, nullable=False),
+    Column("provider", Text, nullable=False),
     Column("valid_from", ForeignKey("snapshots.id"), nullable=False),
     Column("valid_to", ForeignKey("snapshots.id")),
     Column("input_price", Decimal_, nullable=False),
     Column("output_price", Decimal_, nullable=False),
-    Column("data_policy", String(100)),
+    Column("data_policy", Text),
     Column("extra", JSON, nullable=False),
     Index("ix_offers_source_model", "source_id", "model_id", "provider", "valid_to"),
     Index("ix_offers_source_valid", "source_id", "valid_to", "valid_from"),
@@ -170,13 +172,15 @@ changes = Table(
     Column("from_snapshot_id", ForeignKey("snapshots.id"), nullable=False),
     Column("to_snapshot_id", ForeignKey("snapshots.id"), nullable=False),
     Column("kind", String(50), nullable=False),
-    Column("model", String(500)),
-    Column("provider", String(500)),
-    Column("field", String(500)),
+    Column("model", Text),
+    Column("provider", Text),
+    Column("field", Text),
     Column("old", JSON),
     Column("new", JSON),
     Column("change_pct", Float),
     Column("weakened", Boolean),
+    # field_changed / shutdown_announced: "old" or "new" when that side had no such field.
+    Column("absent", String(3)),
     Index("ix_changes_source_time", "source_id", "observed_at"),
     Index("ix_changes_kind", "kind", "observed_at"),
 )
