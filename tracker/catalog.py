@@ -399,18 +399,28 @@ def _unstorable(model: Model) -> str | None:
     return None
 
 
-def _normalize_model(raw: dict[str, Any]) -> tuple[Model, str | None]:
+def provider_from_json(raw: Mapping[str, Any]) -> Provider:
+    """A provider from its validated JSON object (payload or change record)."""
+    return Provider(
+        name=raw["name"],
+        input_price=json_number_to_decimal(raw["input_price"]),
+        output_price=json_number_to_decimal(raw["output_price"]),
+        data_policy=raw.get("data_policy"),
+        extra={k: v for k, v in raw.items() if k not in KNOWN_PROVIDER_FIELDS},
+    )
+
+
+def model_from_json(raw: Mapping[str, Any]) -> Model:
+    """A model from its validated JSON object (payload or change record), digest included."""
+    return _normalize_model(raw)[0]
+
+
+def _normalize_model(raw: Mapping[str, Any]) -> tuple[Model, str | None]:
     """The normalized model, and the first provider name it lists twice (if any)."""
     providers: dict[str, Provider] = {}
     duplicate: str | None = None
     for raw_provider in raw.get("providers") or ():
-        provider = Provider(
-            name=raw_provider["name"],
-            input_price=json_number_to_decimal(raw_provider["input_price"]),
-            output_price=json_number_to_decimal(raw_provider["output_price"]),
-            data_policy=raw_provider.get("data_policy"),
-            extra={k: v for k, v in raw_provider.items() if k not in KNOWN_PROVIDER_FIELDS},
-        )
+        provider = provider_from_json(raw_provider)
         if provider.name in providers and duplicate is None:
             duplicate = provider.name
         providers[provider.name] = provider

@@ -44,6 +44,8 @@ from tracker.catalog import (
     decimal_to_json,
     digest_of,
     json_number_to_decimal,
+    model_from_json,
+    provider_from_json,
 )
 
 Change = dict[str, Any]
@@ -295,35 +297,19 @@ def apply_changes(catalog: Catalog, changes: Iterable[Change]) -> Catalog:
 
 
 def model_from_record(record: Mapping[str, Any]) -> Model:
-    """The model of a `model_added` / `model_removed` record (the inverse of `to_record`)."""
-    endpoints = record.get("supported_endpoints")
-    model = Model(
-        id=record["id"],
-        created=record["created"],
-        owned_by=record["owned_by"],
-        context_window=record.get("context_window"),
-        supported_endpoints=tuple(sorted(endpoints)) if endpoints is not None else None,
-        providers={p["name"]: provider_from_record(p) for p in record.get("providers") or ()},
-        extra={k: copy.deepcopy(v) for k, v in record.items() if k not in _MODEL_RECORD_KEYS},
-    )
-    return replace(model, digest=digest_of(model))
+    """The model of a `model_added` / `model_removed` record (the inverse of `to_record`).
+
+    A record has the payload's shape, so it is normalized as a payload is; copied first, so
+    the catalog shares nothing with records the caller may still change.
+    """
+    return model_from_json(copy.deepcopy(dict(record)))
 
 
 def provider_from_record(record: Mapping[str, Any]) -> Provider:
     """The provider of a `provider_added` / `provider_removed` record (or of a model record)."""
-    return Provider(
-        name=record["name"],
-        input_price=json_number_to_decimal(record["input_price"]),
-        output_price=json_number_to_decimal(record["output_price"]),
-        data_policy=record.get("data_policy"),
-        extra={k: copy.deepcopy(v) for k, v in record.items() if k not in _PROVIDER_RECORD_KEYS},
-    )
+    return provider_from_json(copy.deepcopy(dict(record)))
 
 
-_MODEL_RECORD_KEYS = frozenset(
-    {"id", "created", "owned_by", "context_window", "supported_endpoints", "providers"}
-)
-_PROVIDER_RECORD_KEYS = frozenset({"name", "input_price", "output_price", "data_policy"})
 _MODEL_ATTRIBUTES = frozenset({"created", "owned_by"})  # model-level field_changed, not extra
 
 

@@ -29,6 +29,13 @@ class SourceAdapter(Protocol):
         ...
 
 
+class ModelsList:
+    """The request of the catalogs that live at `{base}/models` with no parameters."""
+
+    def request(self, base_url: str, endpoint: str | None) -> tuple[str, dict[str, str]]:
+        return base_url.rstrip("/") + "/models", {}
+
+
 def build_catalog(
     models: Iterable[Model],
     *,

@@ -11,19 +11,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from tracker.catalog import Catalog, Model, decode_body
-from tracker.sources.base import build_catalog, require_list
+from tracker.sources.base import ModelsList, build_catalog, require_list
 
 _MAPPED = frozenset({"id", "object", "created", "owned_by"})
 
 
-class OpenAICompatibleAdapter:
+class OpenAICompatibleAdapter(ModelsList):
     kind: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     default_key_env: ClassVar[str] = "OPENAI_API_KEY"
     needs_key: ClassVar[bool] = False
-
-    def request(self, base_url: str, endpoint: str | None) -> tuple[str, dict[str, str]]:
-        return base_url.rstrip("/") + "/models", {}
 
     def parse(self, body: bytes, previous: Catalog | None = None) -> Catalog:
         payload = decode_body(body)

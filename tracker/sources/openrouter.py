@@ -17,20 +17,17 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from tracker.catalog import Catalog, Model, Provider, decode_body
-from tracker.sources.base import build_catalog, per_million, require_list
+from tracker.sources.base import ModelsList, build_catalog, per_million, require_list
 
 PROVIDER = "openrouter"
 _MAPPED = frozenset({"id", "created", "context_length", "pricing"})
 
 
-class OpenRouterAdapter:
+class OpenRouterAdapter(ModelsList):
     kind: ClassVar[str] = "openrouter"
     default_base_url: ClassVar[str] = "https://openrouter.ai/api/v1"
     default_key_env: ClassVar[str] = "OPENROUTER_API_KEY"
     needs_key: ClassVar[bool] = False
-
-    def request(self, base_url: str, endpoint: str | None) -> tuple[str, dict[str, str]]:
-        return base_url.rstrip("/") + "/models", {}
 
     def parse(self, body: bytes, previous: Catalog | None = None) -> Catalog:
         payload = decode_body(body)
