@@ -1,129 +1,84 @@
-"""Rendering: change records and reports as Markdown, HTML, CSV, Atom or a summary.
+"""Every rendering of the tool's output, reached through one lookup: `render(document, fmt, data)`.
 
 >>> diff = {"from": None, "to": {"id": 1, "catalog_version": "2026-11-02.1",
 ...         "content_hash": "ab12", "first_observed_at": "2026-11-02T09:00:00Z",
 ...         "model_count": 3}, "changes": []}
->>> summarize(diff)
+>>> render("changelog", "summary", diff)
 'catalog 2026-11-02.1 (first snapshot): no changes.'
+>>> ("changelog", "md") in RENDERERS and ("audit", "csv") in RENDERERS
+True
 
-Every function takes plain JSON (the shapes the guide documents) and returns text. HTML pages
+Every renderer takes plain JSON (the shapes the guide documents) and returns text. HTML pages
 are self-contained (inline CSS, no scripts, a strict Content-Security-Policy); every remote
 string is escaped: autoescaping for HTML and Atom, ``md_escape`` for Markdown, a quote before
-formula-like CSV cells.
+formula-like CSV cells, visible escapes for the terminal. Modules are imported on first use, so
+a run that prints one line never loads Jinja2.
+
+| document | formats | data |
+| --- | --- | --- |
+| changelog | md, html, summary | a diff |
+| report | md, html | a window report |
+| audit | md, html, csv | ``{"since", "until", "sources", "records"}`` (csv: the records) |
+| current | md, html, csv | the policies as they stand (``audit --current``) |
+| history | text, html | one model's history (html: one per source) |
+| feed | atom | transitions, newest first |
+| site_index, site_models | html | the static site's index pages |
+| run, snapshots, sources, status, import | text | terminal output of those commands |
+
+Any document renders as ``json`` too: indented JSON of the data, times as ISO text.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-from .changelog import render_html, render_markdown, summary
-
-__all__ = [
-    "audit_csv",
-    "audit_html",
-    "audit_markdown",
-    "changelog_html",
-    "changelog_markdown",
-    "current_csv",
-    "current_html",
-    "current_markdown",
-    "feed_atom",
-    "history_html",
-    "history_text",
-    "report_html",
-    "report_markdown",
-    "summarize",
-]
+__all__ = ["RENDERERS", "render", "to_json_text"]
 
 NavLinks = list[tuple[str, str, bool]] | None
 
-
-def changelog_markdown(diff: dict[str, Any]) -> str:
-    """The diff as a Markdown changelog; every remote string is escaped with ``md_escape``."""
-    return render_markdown(diff)
-
-
-def changelog_html(diff: dict[str, Any], *, nav: NavLinks = None) -> str:
-    """The diff as one self-contained HTML page: inline CSS, no scripts, a strict CSP."""
-    return render_html(diff, nav=nav)
-
-
-def summarize(diff: dict[str, Any]) -> str:
-    """One plain-text paragraph for the terminal: counts per kind and the biggest price moves."""
-    return summary(diff)
-
-
-def report_markdown(report: dict[str, Any]) -> str:
-    """A window report (the guide's report JSON, one source or several) as Markdown."""
-    from .report import render_report_markdown
-
-    return render_report_markdown(report)
-
-
-def report_html(report: dict[str, Any], *, nav: NavLinks = None,
-                kicker: str = "Catalog report") -> str:
-    """A window report as one page, leading with the biggest moves, weakenings, models gone."""
-    from .report import render_report_html
-
-    return render_report_html(report, nav=nav, kicker=kicker)
+# (document, format) -> "module:function" inside this package.
+RENDERERS: dict[tuple[str, str], str] = {
+    ("changelog", "md"): "changelog:render_markdown",
+    ("changelog", "html"): "changelog:render_html",
+    ("changelog", "summary"): "changelog:summary",
+    ("report", "md"): "report:render_report_markdown",
+    ("report", "html"): "report:render_report_html",
+    ("audit", "md"): "audit:audit_markdown",
+    ("audit", "html"): "audit:audit_html",
+    ("audit", "csv"): "audit:audit_csv",
+    ("current", "md"): "audit:current_markdown",
+    ("current", "html"): "audit:current_html",
+    ("current", "csv"): "audit:current_csv",
+    ("history", "text"): "history:history_text",
+    ("history", "html"): "history:history_html",
+    ("feed", "atom"): "feed:render_feed",
+    ("site_index", "html"): "site_pages:site_index_html",
+    ("site_models", "html"): "site_pages:site_models_html",
+    ("run", "text"): "terminal:run_text",
+    ("snapshots", "text"): "terminal:snapshots_text",
+    ("sources", "text"): "terminal:sources_text",
+    ("status", "text"): "terminal:status_text",
+    ("import", "text"): "terminal:import_text",
+}
 
 
-def audit_markdown(audit: dict[str, Any]) -> str:
-    """``{"since", "until", "sources", "records"}`` as a Markdown audit trail."""
-    from .audit import audit_markdown as render
-
-    return render(audit)
-
-
-def audit_html(audit: dict[str, Any], *, nav: NavLinks = None) -> str:
-    from .audit import audit_html as render
-
-    return render(audit, nav=nav)
-
-
-def audit_csv(records: list[dict[str, Any]]) -> str:
-    """Audit records as CSV for spreadsheets (formula-like cells neutralized)."""
-    from .audit import audit_csv as render
-
-    return render(records)
+def render(document: str, fmt: str, data: Any, **options: Any) -> str:
+    """`data` as `document` in format `fmt`; `options` go to the renderer (e.g. `nav`)."""
+    if fmt == "json":
+        return to_json_text(data)
+    try:
+        target = RENDERERS[(document, fmt)]
+    except KeyError:
+        raise ValueError(f"no {fmt} rendering of {document}") from None
+    module, _, name = target.partition(":")
+    function = getattr(import_module(f"{__name__}.{module}"), name)
+    text: str = function(data, **options)
+    return text
 
 
-def current_markdown(current: dict[str, Any]) -> str:
-    """The data policies as they stand (``tracker audit --current``) as Markdown."""
-    from .audit import current_markdown as render
+def to_json_text(value: Any) -> str:
+    """Indented JSON, as every `--format json` prints it (times and decimals as text)."""
+    import orjson
 
-    return render(current)
-
-
-def current_html(current: dict[str, Any], *, nav: NavLinks = None) -> str:
-    from .audit import current_html as render
-
-    return render(current, nav=nav)
-
-
-def current_csv(current: dict[str, Any]) -> str:
-    from .audit import current_csv as render
-
-    return render(current)
-
-
-def history_text(history: dict[str, Any]) -> str:
-    """One model's history (``ModelHistory.to_json()``) as terminal text."""
-    from .history import history_text as render
-
-    return render(history)
-
-
-def history_html(histories: dict[str, Any] | list[dict[str, Any]], *,
-                 nav: NavLinks = None) -> str:
-    """One model's history page (one history per source) with step charts in inline SVG."""
-    from .history import history_html as render
-
-    return render(histories, nav=nav)
-
-
-def feed_atom(events: list[dict[str, Any]], **options: Any) -> str:
-    """Transitions (newest first) as an Atom 1.0 feed; see ``reports.feed.render_feed``."""
-    from .feed import render_feed
-
-    return render_feed(events, **options)
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .env import TEMPLATES, html_env, markdown_env
+from .env import html_env, markdown_env
 from .format import (
     format_count,
     format_json,
@@ -24,24 +24,9 @@ from .format import (
     policy_label,
     snapshot_label,
 )
+from .phrases import Count, became_unknown, count_text, counts
 
-__all__ = ["TEMPLATES", "Changelog", "build_view", "render_html", "render_markdown", "summary"]
-
-_RANKED_POLICIES = ("zdr", "no_training", "none")
-
-# Known kinds in the order their counts and sections appear (money first), with the
-# singular and plural label of a count.
-KIND_LABELS: dict[str, tuple[str, str]] = {
-    "price_changed": ("price change", "price changes"),
-    "data_policy_changed": ("data-policy change", "data-policy changes"),
-    "model_added": ("model added", "models added"),
-    "model_removed": ("model removed", "models removed"),
-    "provider_added": ("provider added", "providers added"),
-    "provider_removed": ("provider removed", "providers removed"),
-    "context_window_changed": ("context-window change", "context-window changes"),
-    "endpoints_changed": ("endpoint change", "endpoint changes"),
-    "field_changed": ("other field change", "other field changes"),
-}
+__all__ = ["Changelog", "build_view", "render_html", "render_markdown", "summary"]
 
 
 @dataclass(frozen=True)
@@ -49,18 +34,6 @@ class Snapshot:
     label: str
     observed_at: str
     model_count: str
-
-
-@dataclass(frozen=True)
-class Count:
-    kind: str
-    count: int
-    label: str
-    note: str = ""
-
-    @property
-    def text(self) -> str:
-        return f"{self.count} {self.label}{self.note}"
 
 
 @dataclass(frozen=True)
@@ -304,31 +277,6 @@ def _endpoints(change: dict[str, Any]) -> EndpointRow:
     )
 
 
-def _became_unknown(change: dict[str, Any]) -> bool:
-    flag = change.get("became_unknown")
-    if isinstance(flag, bool):
-        return flag
-    old, new = change.get("old"), change.get("new")
-    return old in _RANKED_POLICIES and new not in _RANKED_POLICIES
-
-
-def _counts(kinds: list[str], weakened: int, unknown: int = 0) -> list[Count]:
-    tally: dict[str, int] = {}
-    for kind in kinds:
-        tally[kind] = tally.get(kind, 0) + 1
-    counts: list[Count] = []
-    for kind, (one, many) in KIND_LABELS.items():
-        n = tally.pop(kind, 0)
-        if n:
-            flags = [f"{weakened} weakened"] if weakened else []
-            flags += [f"{unknown} became unknown"] if unknown else []
-            note = f" ({', '.join(flags)})" if kind == "data_policy_changed" and flags else ""
-            counts.append(Count(kind, n, one if n == 1 else many, note))
-    for kind in sorted(tally):  # kinds this version does not know yet
-        counts.append(Count(kind, tally[kind], kind.replace("_", " ")))
-    return counts
-
-
 def build_view(diff: dict[str, Any]) -> Changelog:
     """Shape a diff into display-ready, sorted rows for the templates."""
     changes = [c for c in diff.get("changes") or [] if isinstance(c, dict)]
@@ -354,7 +302,7 @@ def build_view(diff: dict[str, Any]) -> Changelog:
                     old=policy_label(change.get("old")),
                     new=policy_label(change.get("new")),
                     weakened=change.get("weakened") is True,
-                    became_unknown=_became_unknown(change),
+                    became_unknown=became_unknown(change),
                 )
             )
         elif kind == "model_added":
@@ -404,7 +352,7 @@ def build_view(diff: dict[str, Any]) -> Changelog:
     view.endpoints.sort(key=lambda row: row.model)
     view.fields.sort(key=lambda row: (row.model, row.provider, row.field))
     view.others.sort(key=lambda row: (row.kind, row.model, row.provider, row.field))
-    view.counts = _counts(kinds, view.weakened, view.became_unknown)
+    view.counts = counts(kinds, view.weakened, view.became_unknown)
     view.total = len(changes)
     return view
 
@@ -440,7 +388,7 @@ def summary(diff: dict[str, Any]) -> str:
         head = f"catalog {plain_text(view.from_snap.label)} -> {to_label}"
     if not view.total:
         return f"{head}: no changes."
-    text = f"{head}: " + ", ".join(plain_text(count.text) for count in view.counts) + "."
+    text = f"{head}: {count_text(diff.get('changes') or [])}."
     moves = [row for row in view.prices if row.direction != "flat"][:3]
     if moves:
         text += " Biggest moves: " + "; ".join(_move(row) for row in moves) + "."

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .changelog import KIND_LABELS, PriceRow, _became_unknown, _counts, _price
+from .changelog import PriceRow, _price
 from .format import format_count, format_json, format_price, policy_label
+from .phrases import KIND_LABELS, became_unknown, count_text
 
-__all__ = ["ChangeLine", "count_text", "describe", "describe_all"]
+__all__ = ["KNOWN_KINDS", "ChangeLine", "count_text", "describe", "describe_all"]
 
 _SHORT_LABELS = {
     "price_changed": "price",
@@ -94,7 +95,7 @@ def describe(change: dict[str, Any]) -> ChangeLine:
         old, new = policy_label(old_raw), policy_label(new_raw)
         if change.get("weakened") is True:
             detail, tone = "⚠ weakened", "warn"
-        elif _became_unknown(change):
+        elif became_unknown(change):
             detail, tone = "? became unknown", "unknown"
     elif kind in ("model_added", "model_removed"):
         old, new = _model_text(old_raw), _model_text(new_raw)
@@ -117,20 +118,6 @@ def describe(change: dict[str, Any]) -> ChangeLine:
 
 def describe_all(changes: list[dict[str, Any]]) -> list[ChangeLine]:
     return [describe(c) for c in changes if isinstance(c, dict)]
-
-
-def count_text(changes: list[dict[str, Any]]) -> str:
-    """``3 price changes, 1 data-policy change (1 weakened)`` or ``no changes`` (plain text,
-    our own words only: no remote string)."""
-    records = [c for c in changes if isinstance(c, dict)]
-    if not records:
-        return "no changes"
-    weakened = sum(1 for c in records
-                   if c.get("kind") == "data_policy_changed" and c.get("weakened") is True)
-    unknown = sum(1 for c in records if c.get("kind") == "data_policy_changed"
-                  and c.get("weakened") is not True and _became_unknown(c))
-    counts = _counts([_s(c.get("kind")) for c in records], weakened, unknown)
-    return ", ".join(f"{c.count} {c.label}{c.note}" for c in counts)
 
 
 KNOWN_KINDS = tuple(KIND_LABELS)

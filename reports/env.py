@@ -7,7 +7,6 @@ string with the ``md_escape`` filter instead. No template marks a remote string 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import jinja2
 
@@ -22,7 +21,8 @@ from .format import (
     xml_text,
 )
 
-TEMPLATES = Path(__file__).parent / "templates"
+# The templates ship inside the installed package (tracker/reports/templates).
+TEMPLATE_PACKAGE = "tracker.reports"
 
 _FILTERS = {
     "visible": visible,
@@ -38,7 +38,7 @@ _FILTERS = {
 
 def _environment(*, autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.PackageLoader(TEMPLATE_PACKAGE, "templates"),
         autoescape=autoescape,  # noqa: S701 (Markdown escapes with md_escape instead)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

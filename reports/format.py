@@ -205,13 +205,14 @@ def policy_label(value: object) -> str:
 
 
 def snapshot_label(snapshot: dict[str, Any] | None) -> str:
-    """The catalog version, else "hash " and the first 12 hex digits of the content hash."""
+    """How a person names a snapshot (`tracker.vocabulary.snapshot_label`): the catalog
+    version, else `#` and the first 12 hex digits of the content hash; raw (escape it)."""
+    from tracker.vocabulary import snapshot_label as label
+
     if snapshot is None:
         return "none"
     version = snapshot.get("catalog_version")
-    if version is not None and version != "":
-        return _text(version)
-    content_hash = _text(snapshot.get("content_hash"))
-    if not content_hash:
+    content_hash = snapshot.get("content_hash")
+    if not version and not content_hash:
         return f"snapshot {_text(snapshot.get('id'))}".strip()
-    return f"hash {content_hash.rpartition(':')[2][:12]}"
+    return label(_text(version) or None, _text(content_hash) or None)

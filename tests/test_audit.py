@@ -6,13 +6,12 @@ import csv
 import io
 import json
 
-from builders import catalog, model, provider
-from conftest import Tracker
-from report_history import T3, T4, T5, ingest, lay_history
+from support.builders import catalog, model, provider
+from support.cli import Tracker
+from support.histories import T3, T4, T5, ingest
 
 
-def test_the_audit_trail(tracker: Tracker) -> None:
-    lay_history(tracker)
+def test_the_audit_trail(tracker: Tracker, report_history: dict) -> None:
     records = json.loads(tracker("audit", "--format", "json").stdout)
 
     assert [(r["observed_at"], r["catalog_version"], r["model"], r["provider"], r["old"],

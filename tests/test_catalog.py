@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from builders import base_catalog, body, catalog, model, provider
+from support.builders import base_catalog, body, catalog, model, provider
 
 from tracker.catalog import parse_catalog
 from tracker.errors import PayloadError

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
-from builders import base_catalog
-from conftest import CatalogServer, Tracker
+from support.builders import base_catalog
+from support.cli import Tracker, user_env
+from support.server import CatalogServer
 
 COMMANDS = ["fetch", "ingest", "import-git", "snapshots", "diff", "demo", "db upgrade",
             "db current"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_an_example(command: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "tracker", *command.split(), "--help"],
-                            capture_output=True, text=True, check=True)
+def test_every_command_has_help_with_an_example(command: str, tmp_path: Path) -> None:
+    result = Tracker(user_env(tmp_path), tmp_path)(*command.split(), "--help")
     assert "Example" in result.stdout
 
 
@@ -61,6 +60,7 @@ def test_unreachable_server_exits_3(tracker: Tracker) -> None:
     assert "cannot fetch http://127.0.0.1:9" in result.stderr
 
 
+@pytest.mark.new_database
 def test_db_commands(tracker: Tracker) -> None:
     from tracker.store.db import HEAD_REVISION
 

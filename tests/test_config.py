@@ -4,15 +4,13 @@ name the key and the file. `fetch` without --source runs every source of the fil
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from builders import base_catalog
-from conftest import TEST_KEY, CatalogServer, Reply, Tracker
+from support.builders import base_catalog
+from support.cli import TEST_KEY, Result, Tracker, user_env
+from support.server import CatalogServer, Reply
 
 from tracker.config import load_settings
 from tracker.errors import ConfigError
@@ -21,13 +19,10 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 OTHER_KEY = "ak_other_5ecret_9876543210"
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, *args: str) -> Result:
     """The CLI with a home of its own and no database use (configuration errors come first)."""
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
-    return subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+    env = user_env(tmp_path, TRACKER_DATABASE_URL=f"sqlite:///{tmp_path / 'tracker.db'}")
+    return Tracker(env, tmp_path)(*args, check=False)
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -9,22 +9,24 @@ import hashlib
 import json
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from builders import model, provider
-from conftest import CatalogServer, Tracker
-from sqlalchemy import create_engine, func, inspect, select, text
-from test_import_git import git
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from support.builders import model, provider
+from support.cli import Tracker, TrackerProcess
+from support.db import count
+from support.git import git
+from support.server import CatalogServer
 
 from tracker.catalog import parse_catalog
 from tracker.diff import diff_catalogs
-from tracker.store import repo
-from tracker.store.schema import observations, snapshots
+from tracker.store import reads
+
+pytestmark = [pytest.mark.slow, pytest.mark.new_database]
 
 # Per backend: 12 kills of fetch and 8 of import-git, 20 crashes survived in all.
 FETCH_KILLS = 12
@@ -52,18 +54,19 @@ def check_consistent(database_url: str) -> int:
                 assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
             if not inspect(conn).has_table("sources"):
                 return 0  # killed before the first migration committed: nothing was written
-            source = repo.source_id(conn, "auriko")
+            source = reads.source_id(conn, "auriko")
             if source is None:
                 return 0
-            infos = repo.list_snapshots(conn, source)
+            infos = reads.list_snapshots(conn, source)
             for info in infos:
                 # Written with its observation, its interval rows and its body, or not at all.
-                seen = conn.execute(select(func.count()).select_from(observations).where(
-                    observations.c.snapshot_id == info.id)).scalar_one()
+                seen = conn.execute(text(
+                    "SELECT count(*) FROM observations WHERE snapshot_id = :id"), {"id": info.id}
+                ).scalar_one()
                 assert seen >= 1, f"snapshot {info.id} has no observation"
-                catalog = repo.load_catalog(conn, source, info)
+                catalog = reads.load_catalog(conn, source, info)
                 assert len(catalog.models) == info.model_count
-                raw = repo.raw_body(conn, info.id)
+                raw = reads.raw_body(conn, info.id)
                 assert hashlib.sha256(raw).hexdigest() == info.raw_sha256
                 assert parse_catalog(raw).content_hash == info.content_hash
             return len(infos)
@@ -71,17 +74,15 @@ def check_consistent(database_url: str) -> int:
         engine.dispose()
 
 
-def test_fetch_killed_at_random_moments(tracker: Tracker, server: CatalogServer,
-                                        database_url: str) -> None:
+def test_fetch_killed_at_random_moments(tracker: Tracker, tracker_process: TrackerProcess,
+                                        server: CatalogServer, database_url: str) -> None:
     rng = random.Random(7)
     bodies = {v: json.dumps(big_catalog(v)).encode() for v in range(FETCH_KILLS + 2)}
     server.serve(bodies[0])
     tracker("fetch")
     for attempt in range(1, FETCH_KILLS + 1):
         server.serve(bodies[attempt])
-        process = subprocess.Popen([sys.executable, "-m", "tracker", "fetch"], env=tracker.env,
-                                   cwd=tracker.cwd, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = tracker_process.start("fetch", output=False)
         time.sleep(rng.uniform(0.3, 1.3))  # start-up takes ~0.5 s: kill anywhere after
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -92,20 +93,21 @@ def test_fetch_killed_at_random_moments(tracker: Tracker, server: CatalogServer,
         assert result["outcome"] in ("new", "unchanged")
         engine = create_engine(database_url)
         with engine.connect() as conn:
-            source = repo.source_id(conn, "auriko")
+            source = reads.source_id(conn, "auriko")
             assert source is not None
             if result["outcome"] == "new":
-                before = repo.raw_body(conn, result["from"]["id"])
+                before = reads.raw_body(conn, result["from"]["id"])
                 expected = diff_catalogs(parse_catalog(before), parse_catalog(bodies[attempt]))
                 assert result["changes"] == expected
-            state = repo.state_at(conn, source)
+            state = reads.state_at(conn, source)
             assert state is not None and state[0].catalog_version == f"v{attempt:03d}"
         engine.dispose()
     assert check_consistent(database_url) == FETCH_KILLS + 1
 
 
-def test_import_git_killed_at_random_moments_resumes(tracker: Tracker, tmp_path: Path,
-                                                     database_url: str) -> None:
+def test_import_git_killed_at_random_moments_resumes(tracker: Tracker,
+                                                     tracker_process: TrackerProcess,
+                                                     tmp_path: Path, database_url: str) -> None:
     rng = random.Random(11)
     versions = 24
     repo_path = tmp_path / "scrape"
@@ -116,10 +118,8 @@ def test_import_git_killed_at_random_moments_resumes(tracker: Tracker, tmp_path:
         git(repo_path, "add", "-A")
         git(repo_path, "commit", "-q", "-m", f"v{v}", when=f"2026-11-01T00:{v:02d}:00Z")
     for _ in range(IMPORT_KILLS):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tracker", "import-git", str(repo_path), "models.json"],
-            env=tracker.env, cwd=tracker.cwd, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+        process = tracker_process.start("import-git", str(repo_path), "models.json",
+                                        output=False)
         time.sleep(rng.uniform(0.3, 1.2))
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -133,29 +133,30 @@ def test_import_git_killed_at_random_moments_resumes(tracker: Tracker, tmp_path:
     assert latest["changes"] == expected
 
 
-def test_readers_never_see_half_a_snapshot(tracker: Tracker, server: CatalogServer,
-                                           database_url: str) -> None:
+def test_readers_never_see_half_a_snapshot(tracker_process: TrackerProcess,
+                                           server: CatalogServer, database_url: str) -> None:
+    tracker = tracker_process  # the writer is a process of its own, as cron's would be
     versions = [json.dumps(big_catalog(v, models=400)).encode() for v in range(6)]
     server.serve(versions[0])
     tracker("fetch")
     problems: list[str] = []
-    reads = 0
+    read_count = 0
     stop = threading.Event()
 
     def read_continuously() -> None:
-        nonlocal reads
+        nonlocal read_count
         engine = create_engine(database_url)
         while not stop.is_set():
             try:
                 with engine.connect() as conn:
-                    source = repo.source_id(conn, "auriko")
+                    source = reads.source_id(conn, "auriko")
                     assert source is not None
-                    state = repo.state_at(conn, source)
+                    state = reads.state_at(conn, source)
                     assert state is not None
-                    loaded = repo.load_catalog(conn, source, state[0])
+                    loaded = reads.load_catalog(conn, source, state[0])
                     if len(loaded.models) != state[0].model_count:
                         problems.append(f"half a snapshot: {state[0].catalog_version}")
-                reads += 1
+                read_count += 1
             except Exception as exc:  # a reader must never fail, "database is locked" least
                 problems.append(repr(exc))
         engine.dispose()
@@ -172,15 +173,13 @@ def test_readers_never_see_half_a_snapshot(tracker: Tracker, server: CatalogServ
         stop.set()
         reader.join()
     assert problems == []
-    assert reads > 10
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(snapshots)).scalar_one() == 6
-    engine.dispose()
+    assert read_count > 10
+    assert count(database_url, "snapshots") == 6
 
 
-def test_a_sigkilled_fetch_left_nothing_of_its_snapshot(tracker: Tracker, server: CatalogServer,
-                                                        database_url: str) -> None:
+def test_a_sigkilled_fetch_left_nothing_of_its_snapshot(
+    tracker: Tracker, tracker_process: TrackerProcess, server: CatalogServer, database_url: str
+) -> None:
     """Kill just as the write starts, many times: never a snapshot without its rows."""
     base = big_catalog(1)
     server.serve(base)
@@ -191,9 +190,7 @@ def test_a_sigkilled_fetch_left_nothing_of_its_snapshot(tracker: Tracker, server
         item["providers"][0]["input_price"] += 1  # every offer changes: a long write
     server.serve(json.dumps(changed).encode())
     for delay in (0.5, 0.7, 0.9, 1.1):
-        process = subprocess.Popen([sys.executable, "-m", "tracker", "fetch"], env=tracker.env,
-                                   cwd=tracker.cwd, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = tracker_process.start("fetch", output=False)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()

@@ -1,18 +1,21 @@
-"""`tracker demo`: the offline end-to-end run a new user tries first."""
+"""`tracker demo`: the offline end-to-end run a new user tries first, as a process of its own
+(it starts its own loopback server and fetches through the real HTTP client)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+import pytest
+from support.cli import TrackerProcess, user_env
+
+pytestmark = pytest.mark.slow
 
 
 def test_demo_writes_changelogs_showing_every_kind_of_change(tmp_path: Path) -> None:
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path),
-           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    run = subprocess.run([sys.executable, "-m", "tracker", "demo"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=120, check=True)
+    env = user_env(tmp_path, XDG_DATA_HOME=str(tmp_path / "data"),
+                   XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    tracker = TrackerProcess(env, tmp_path)
+    run = tracker("demo")
     assert "Wrote 10 changelogs" in run.stdout
     reports = tmp_path / "reports-out" / "demo"
     markdown = "\n".join(p.read_text() for p in sorted(reports.glob("*.md")))
@@ -34,6 +37,5 @@ def test_demo_writes_changelogs_showing_every_kind_of_change(tmp_path: Path) -> 
     assert (tmp_path / "data" / "catalog-tracker" / "demo.db").exists()
 
     # A second run starts over and gives the same result.
-    again = subprocess.run([sys.executable, "-m", "tracker", "demo"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=120, check=True)
+    again = tracker("demo")
     assert "Wrote 10 changelogs" in again.stdout

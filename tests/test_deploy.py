@@ -15,11 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli import Tracker, user_env
+from support.paths import CHECKOUT
 
 from tracker.config import load_settings
 from tracker.scheduler import Schedule, build_trigger
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = CHECKOUT / "deploy"
 BINARY = "/opt/catalog-tracker/venv/bin/tracker"
 UNITS = ["catalog-tracker.service", "catalog-tracker.timer", "catalog-tracker-report.service",
          "catalog-tracker-report.timer", "catalog-tracker-scheduler.service"]
@@ -57,18 +59,17 @@ def tracker_args(command: str) -> list[str]:
     return words[start + 1:]
 
 
-def check_command_line(args: list[str]) -> None:
+def check_command_line(args: list[str], home: Path) -> None:
     """The subcommand and every option exist (click parses them before --help answers)."""
     args = [a for a in args if a not in (">>", ">") and not a.startswith(("$HOME", "/dev/"))]
     if "2>&1" in args:
         args = args[: args.index("2>&1") - 2]
-    result = subprocess.run([sys.executable, "-m", "tracker", *args, "--help"],
-                            capture_output=True, text=True, timeout=60)
+    result = Tracker(user_env(home), home)(*args, "--help", check=False)
     assert result.returncode == 0, f"tracker {' '.join(args)}: {result.stderr}"
 
 
 @pytest.mark.parametrize("name", UNITS)
-def test_units_parse_and_name_what_they_need(name: str) -> None:
+def test_units_parse_and_name_what_they_need(name: str, tmp_path: Path) -> None:
     unit = parse_unit(DEPLOY / name)
     assert one(unit, "Unit", "Description")
     if name.endswith(".timer"):
@@ -83,7 +84,7 @@ def test_units_parse_and_name_what_they_need(name: str) -> None:
     assert "TRACKER_CONFIG=/etc/catalog-tracker/tracker.toml" in service["Environment"]
     exec_start = one(unit, "Service", "ExecStart")
     assert exec_start.startswith(BINARY + " ")
-    check_command_line(tracker_args(exec_start))
+    check_command_line(tracker_args(exec_start), tmp_path)
     if "report" not in name:  # the fetching units get the key as a systemd credential
         assert service["LoadCredential"] == ["auriko-api-key:/etc/catalog-tracker/auriko-api-key"]
         assert "AURIKO_API_KEY_FILE=%d/auriko-api-key" in service["Environment"]
@@ -101,6 +102,7 @@ def test_the_timers_run_hourly_and_weekly() -> None:
     assert one(scheduler, "Service", "KillSignal") == "SIGTERM"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     # verify wants ExecStart= to exist: point it at this environment's tracker.
@@ -120,14 +122,14 @@ def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
         assert complaint not in output, output
 
 
-def test_the_crontab_example_is_valid_cron_and_valid_tracker() -> None:
+def test_the_crontab_example_is_valid_cron_and_valid_tracker(tmp_path: Path) -> None:
     lines = [line.strip() for line in (DEPLOY / "crontab.example").read_text().splitlines()
              if line.strip() and not line.strip().startswith("#")]
     assert len(lines) == 3
     for line in lines:
         fields = line.split()
         build_trigger(Schedule(cron=" ".join(fields[:5]), timezone="UTC"))
-        check_command_line(tracker_args(" ".join(fields[5:])))
+        check_command_line(tracker_args(" ".join(fields[5:])), tmp_path)
     assert "fetch" in lines[0] and "report --weekly" in lines[1] and "status --max-age" in lines[2]
 
 

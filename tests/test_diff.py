@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from builders import base_catalog, body, catalog, model, provider
+from support.builders import base_catalog, body, catalog, model, provider
 
 from tracker.catalog import parse_catalog
 from tracker.diff import diff_catalogs

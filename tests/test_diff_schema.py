@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-from conftest import Tracker
+from support.cli import Tracker
 
 from tracker.demo import demo_catalogs
 

@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_catalog, body
-from conftest import TEST_KEY, Tracker
-from faults import Fault, FaultServer
-from sqlalchemy import create_engine, func, select, text
-
-from tracker.store.schema import observations, snapshots
+from support.builders import base_catalog, body
+from support.cli import TEST_KEY, Tracker
+from support.db import count, rows
+from support.faults import Fault, FaultServer
 
 GOOD = body(base_catalog())
 
@@ -40,18 +38,13 @@ def run(tracker: Tracker, faults: FaultServer) -> Tracker:
     return Tracker(env, tracker.cwd)
 
 
-def rows(database_url: str) -> tuple[int, list[Any]]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(snapshots)).scalar_one()
-            seen = list(conn.execute(select(observations).order_by(observations.c.id)))
-            dump = " ".join(repr(r) for t in ("sources", "observations", "snapshots", "changes")
-                            for r in conn.execute(text(f"SELECT * FROM {t}")))
-    finally:
-        engine.dispose()
+def stored(database_url: str) -> tuple[int, list[Any]]:
+    """The number of snapshots and every observation, oldest first; the key is in no row."""
+    dump = " ".join(repr(r) for t in ("sources", "observations", "snapshots", "changes")
+                    for r in rows(database_url, f"SELECT * FROM {t}"))
     assert TEST_KEY not in dump
-    return count, seen
+    return (count(database_url, "snapshots"),
+            rows(database_url, "SELECT * FROM observations ORDER BY id"))
 
 
 # (id, replies, extra CLI args, exit code, outcome, HTTP status stored, words in the line)
@@ -103,8 +96,8 @@ def test_a_fault_is_recorded_and_never_stored(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("tracker: error: ") and words in lines[0], lines[0]
     assert TEST_KEY not in result.stderr + result.stdout
-    count, seen = rows(database_url)
-    assert count == 0
+    snapshots, seen = stored(database_url)
+    assert snapshots == 0
     assert [(o.outcome, o.http_status, o.snapshot_id) for o in seen] == [(outcome, status, None)]
     assert words in seen[0].error
 
@@ -128,14 +121,14 @@ def test_transient_faults_then_success_end_in_one_snapshot(
     assert "first snapshot v1 stored" in result.stdout
     assert result.stderr == ""
     assert faults.requests == len(replies) + 1
-    count, seen = rows(database_url)
-    assert count == 1 and [o.outcome for o in seen] == ["new"]
+    snapshots, seen = stored(database_url)
+    assert snapshots == 1 and [o.outcome for o in seen] == ["new"]
 
 
 def test_a_gzip_body_is_decoded(run: Tracker, faults: FaultServer, database_url: str) -> None:
     faults.script(Fault.gzip(GOOD))
     run("fetch")
-    assert rows(database_url)[0] == 1
+    assert stored(database_url)[0] == 1
 
 
 def test_a_catalog_that_loses_most_models_is_held_until_accepted(
@@ -148,8 +141,8 @@ def test_a_catalog_that_loses_most_models_is_held_until_accepted(
     held = run("fetch", check=4)
     assert "catalog held as suspicious: 2 of 3 models are gone (67%" in held.stderr
     assert "--accept-shrink" in held.stderr
-    count, seen = rows(database_url)
-    assert count == 1 and [o.outcome for o in seen] == ["new", "suspicious"]
+    snapshots, seen = stored(database_url)
+    assert snapshots == 1 and [o.outcome for o in seen] == ["new", "suspicious"]
     assert seen[1].rejected_body is not None  # the body is kept for audit
     # Reports see no removal: the state did not change.
     assert run.json("diff")["to"]["catalog_version"] == "v1"

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from builders import base_catalog, model, provider
-from conftest import Tracker
-from report_history import T2, T3, T4, T5, ingest, lay_history
+from support.builders import base_catalog, model, provider
+from support.cli import Tracker
+from support.histories import T2, T3, T4, T5, ingest
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 # Remote strings that try to break XML, HTML and file names.
@@ -40,9 +40,9 @@ def check_atom(root: ET.Element) -> list[ET.Element]:
     return entries
 
 
-def test_the_feed_is_valid_atom_with_one_entry_per_transition(tracker: Tracker,
-                                                              tmp_path: Path) -> None:
-    lay_history(tracker)
+def test_the_feed_is_valid_atom_with_one_entry_per_transition(
+    tracker: Tracker, report_history: dict, tmp_path: Path
+) -> None:
     catalog = base_catalog("v9")
     catalog["data"].append(model(HOSTILE, provider(HOSTILE, 1, 2, f"zdr{HOSTILE}")))
     ingest(tracker, catalog, "2026-01-10T09:00Z")
@@ -74,8 +74,7 @@ def test_the_feed_is_valid_atom_with_one_entry_per_transition(tracker: Tracker,
     assert self_link.get("href") == "https://catalog.example.com/changes.atom"
 
 
-def test_the_static_site(tracker: Tracker, tmp_path: Path) -> None:
-    lay_history(tracker)
+def test_the_static_site(tracker: Tracker, report_history: dict, tmp_path: Path) -> None:
     catalog = base_catalog("v9")
     for name in (HOSTILE, "GPT-4o", "con", "a" * 300):
         catalog["data"].append(model(name, provider("p", 1, 2, "zdr")))

@@ -1,4 +1,4 @@
-"""`tracker fetch` end to end: the real CLI process, real HTTP over loopback, a real database.
+"""`tracker fetch` end to end: the real CLI, real HTTP over loopback, a real database.
 
 Reads like a user's session: fetch, fetch again, the catalog changes, fetch, look at the diff.
 """
@@ -10,40 +10,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-from builders import base_catalog, catalog, model, provider
-from conftest import TEST_KEY, CatalogServer, Reply, Tracker
-from sqlalchemy import create_engine, func, select, text
-
-from tracker.store.schema import changes, observations, snapshots
-
-
-def count(database_url: str, table: Any, *where: Any) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-    finally:
-        engine.dispose()
+import pytest
+from support.builders import base_catalog, catalog, model, provider
+from support.cli import TEST_KEY, Tracker
+from support.db import count, rows
+from support.server import CatalogServer, Reply
 
 
 def outcomes(database_url: str) -> list[str]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(
-                select(observations.c.outcome).order_by(observations.c.id)
-            ).scalars())
-    finally:
-        engine.dispose()
+    return [r.outcome for r in rows(database_url, "SELECT outcome FROM observations ORDER BY id")]
 
 
+@pytest.mark.new_database
 def test_first_fetch_creates_the_database_and_stores_a_snapshot(
     tracker: Tracker, server: CatalogServer, database_url: str
 ) -> None:
     server.serve(base_catalog())
     result = tracker("fetch")
     assert "first snapshot v1 stored (3 models)" in result.stdout
-    assert count(database_url, snapshots) == 1
+    assert count(database_url, "snapshots") == 1
     assert outcomes(database_url) == ["new"]
     # The key went to the server, as a bearer token.
     assert server.requests[0].headers["Authorization"] == f"Bearer {TEST_KEY}"
@@ -57,7 +42,7 @@ def test_unchanged_fetch_adds_an_observation_not_a_snapshot(
     tracker("fetch")
     result = tracker("fetch")
     assert "unchanged (v1, 3 models)" in result.stdout
-    assert count(database_url, snapshots) == 1
+    assert count(database_url, "snapshots") == 1
     assert outcomes(database_url) == ["new", "unchanged"]
     assert not list((tracker.cwd / "reports").glob("changelog-*")) if (
         tracker.cwd / "reports").exists() else True
@@ -128,7 +113,7 @@ def test_changed_fetch_stores_the_snapshot_and_reports_exact_changes(
 
     # The same records come back from `tracker diff` and were stored in `changes`.
     assert tracker.json("diff")["changes"] == EXPECTED_CHANGES
-    assert count(database_url, changes) == len(EXPECTED_CHANGES)
+    assert count(database_url, "changes") == len(EXPECTED_CHANGES)
 
     # Markdown and HTML changelogs were written, one pair per transition.
     written = sorted(p.name for p in (tracker.cwd / "reports").iterdir())
@@ -156,7 +141,7 @@ def test_a_return_to_an_earlier_version_is_a_transition(
     price = next(c for c in back["changes"] if c["kind"] == "price_changed")
     assert (price["old"], price["new"], price["change_pct"]) == (2, 2.5, 25.0)
     # No new snapshot: v1 is known. Two transitions are stored, each with its changes.
-    assert count(database_url, snapshots) == 2
+    assert count(database_url, "snapshots") == 2
     assert outcomes(database_url) == ["new", "new", "reverted"]
     assert tracker.json("diff")["to"]["catalog_version"] == "v1"
 
@@ -176,7 +161,7 @@ def test_unversioned_payloads_are_identified_by_content_regardless_of_order(
     assert second["outcome"] == "unchanged"
     assert second["to"]["catalog_version"] is None
     assert len(second["to"]["content_hash"]) == 64
-    assert count(database_url, snapshots) == 1
+    assert count(database_url, "snapshots") == 1
 
     moved = copy.deepcopy(shuffled)
     moved["data"][0]["providers"][0]["input_price"] = 0.5
@@ -197,7 +182,7 @@ def test_429_then_success_retries_and_stores_one_snapshot(
     result = tracker("fetch")
     assert "first snapshot" in result.stdout
     assert len(server.requests) == 3
-    assert count(database_url, snapshots) == 1
+    assert count(database_url, "snapshots") == 1
     assert outcomes(database_url) == ["new"]
 
 
@@ -211,11 +196,8 @@ def test_500_until_retries_run_out_exits_3_and_records_the_failure(
     assert lines[-1].startswith("tracker: error: HTTP 500 from http://127.0.0.1:")
     assert "upstream exploded" in lines[-1] and "gave up after 3 attempts" in lines[-1]
     assert "Traceback" not in result.stderr
-    assert count(database_url, snapshots) == 0
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        row = conn.execute(select(observations)).one()
-    engine.dispose()
+    assert count(database_url, "snapshots") == 0
+    (row,) = rows(database_url, "SELECT * FROM observations")
     assert (row.outcome, row.http_status, row.snapshot_id) == ("failed", 500, None)
     assert "HTTP 500" in row.error
 
@@ -280,7 +262,7 @@ def test_invalid_payloads_exit_4_and_store_no_snapshot(
         line = result.stderr.strip().splitlines()[-1]
         assert line.startswith("tracker: error: payload rejected"), (name, line)
         assert expected in line, (name, line)
-    assert count(database_url, snapshots) == 0
+    assert count(database_url, "snapshots") == 0
     assert outcomes(database_url) == ["rejected"] * len(INVALID_PAYLOADS)
     # A rejection after a good fetch leaves the current state alone.
     server.serve(base_catalog(), INVALID_PAYLOADS["html"][0], base_catalog())
@@ -304,13 +286,9 @@ def test_the_key_never_reaches_the_database_reports_or_logs(
         assert TEST_KEY not in run.stdout + run.stderr
     for path in (tmp_path / "reports").iterdir():
         assert TEST_KEY not in path.read_text()
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        for table in ("sources", "observations", "snapshots", "model_states", "offers",
-                      "changes"):
-            for row in conn.execute(text(f"SELECT * FROM {table}")):
-                assert TEST_KEY not in repr(row), table
-    engine.dispose()
+    for table in ("sources", "observations", "snapshots", "model_states", "offers", "changes"):
+        for row in rows(database_url, f"SELECT * FROM {table}"):
+            assert TEST_KEY not in repr(row), table
     if database_url.startswith("sqlite"):
         raw = Path(database_url.removeprefix("sqlite:///")).read_bytes()
         assert TEST_KEY.encode() not in raw

@@ -7,13 +7,12 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from builders import base_catalog, body
-from conftest import Tracker
-from report_history import T1, T2, T3, T4, T5, lay_history
+from support.builders import base_catalog, body
+from support.cli import Tracker
+from support.histories import T1, T2, T3, T4, T5
 
 
-def test_history_of_a_model_as_time_intervals(tracker: Tracker) -> None:
-    lay_history(tracker)
+def test_history_of_a_model_as_time_intervals(tracker: Tracker, report_history: dict) -> None:
     llama = json.loads(tracker("history", "llama-70b", "--format", "json").stdout)
 
     # removed at T2, back at T3 as it was, gone again with the return to v2 at T5
@@ -56,9 +55,9 @@ def test_bulk_histories_match_the_catalog_at_every_state(engine: Any) -> None:
     """The interval walk agrees with a catalog rebuilt at each observed state, through random
     price moves, removals, re-additions and returns to earlier versions."""
     from tracker.config import SourceConfig
+    from tracker.history import histories, resolve_sources
     from tracker.pipeline import Pipeline
-    from tracker.reporting import histories, resolve_sources
-    from tracker.store import repo
+    from tracker.store import reads
 
     rng = random.Random(7)
     pipeline = Pipeline(engine, SourceConfig(name="prop"))
@@ -82,11 +81,11 @@ def test_bulk_histories_match_the_catalog_at_every_state(engine: Any) -> None:
     with engine.connect() as conn:
         ((name, source_id),) = resolve_sources(conn, ["prop"])
         found = histories(conn, name, source_id)
-        snaps = {s.id: s for s in repo.list_snapshots(conn, source_id)}
-        from tracker.reporting import state_sequence
+        snaps = {s.id: s for s in reads.list_snapshots(conn, source_id)}
+        from tracker.history import state_sequence
 
         for moment, snapshot_id in state_sequence(conn, source_id):
-            catalog = repo.load_catalog(conn, source_id, snaps[snapshot_id])
+            catalog = reads.load_catalog(conn, source_id, snaps[snapshot_id])
             for model_id, history in found.items():
                 listed = any(a <= moment and (b is None or moment < b)
                              for a, b in history.presence)

@@ -10,8 +10,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from builders import catalog, model, provider
-from conftest import Tracker
+from support.builders import catalog, model, provider
+from support.cli import Tracker
 
 HOSTILE_MODEL = "<img src=x onerror=alert(1)>|`rm -rf`|]]>\nline2\u202eevil"
 HOSTILE_PROVIDER = "<script>alert(2)</script>|p`"

@@ -7,39 +7,23 @@ and the database still holds exactly one snapshot per version and one observatio
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from typing import Any
 
 import pytest
-from builders import base_catalog
-from conftest import CatalogServer, Tracker
-from sqlalchemy import create_engine, select
-
-from tracker.store.schema import changes, observations, snapshots
+from support.builders import base_catalog
+from support.cli import Tracker, TrackerProcess
+from support.db import rows
+from support.server import CatalogServer
 
 PROCESSES = 8
 FIRST = 4  # on the empty database
 
 
-def rows(database_url: str, query: Any) -> list[Any]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(query).all())
-    finally:
-        engine.dispose()
-
-
-def start_fetches(tracker: Tracker, count: int, *args: str) -> list[subprocess.Popen[str]]:
+def start_fetches(tracker: TrackerProcess, count: int, *args: str) -> list[subprocess.Popen[str]]:
     """`count` fetch processes started together (a barrier would not be closer than this)."""
-    return [
-        subprocess.Popen([sys.executable, "-m", "tracker", "fetch", *args],
-                         env=tracker.env, cwd=tracker.cwd, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-        for _ in range(count)
-    ]
+    return [tracker.start("fetch", *args) for _ in range(count)]
 
 
 def finish(processes: list[subprocess.Popen[str]]) -> list[tuple[int, str, str]]:
@@ -50,9 +34,12 @@ def finish(processes: list[subprocess.Popen[str]]) -> list[tuple[int, str, str]]
     return results
 
 
+@pytest.mark.slow
+@pytest.mark.new_database
 def test_eight_fetches_at_once_store_one_snapshot_and_eight_observations(
-    tracker: Tracker, server: CatalogServer, database_url: str
+    tracker_process: TrackerProcess, server: CatalogServer, database_url: str
 ) -> None:
+    tracker = tracker_process
     # On a new, empty database the first runs also race to create the schema. (Their runs
     # overlap: each takes the run lock in turn, the later ones waiting for the earlier.)
     server.serve(base_catalog("v1"))
@@ -62,7 +49,7 @@ def test_eight_fetches_at_once_store_one_snapshot_and_eight_observations(
         assert "database is locked" not in err
     assert sorted(out.split(":")[1].split()[0] for _, out, _ in results) == (
         ["first"] + ["unchanged"] * (FIRST - 1))
-    assert len(rows(database_url, select(snapshots.c.id))) == 1
+    assert len(rows(database_url, "SELECT id FROM snapshots")) == 1
 
     # Eight at once against the same new version of the catalog.
     server.serve(_cheaper("v2"))
@@ -72,13 +59,14 @@ def test_eight_fetches_at_once_store_one_snapshot_and_eight_observations(
         assert "database is locked" not in err
     assert sum("new snapshot v2" in out for _, out, _ in results) == 1
     assert sum("unchanged (v2" in out for _, out, _ in results) == PROCESSES - 1
-    versions = [r.catalog_version for r in rows(database_url, select(snapshots.c.catalog_version))]
+    versions = [r.catalog_version for r in rows(database_url,
+                                                "SELECT catalog_version FROM snapshots")]
     assert versions == ["v1", "v2"]
-    observed = rows(database_url, select(observations.c.outcome, observations.c.catalog_version)
-                    .where(observations.c.catalog_version == "v2"))
+    observed = rows(database_url, "SELECT outcome, catalog_version FROM observations"
+                                  " WHERE catalog_version = 'v2'")
     assert sorted(r.outcome for r in observed) == ["new"] + ["unchanged"] * (PROCESSES - 1)
     # One transition, recorded once: its change records belong to a single observation.
-    owners = {r.observation_id for r in rows(database_url, select(changes.c.observation_id))}
+    owners = {r.observation_id for r in rows(database_url, "SELECT observation_id FROM changes")}
     assert len(owners) == 1
     written = sorted(p.name for p in (tracker.cwd / "reports").iterdir())
     assert len(written) == 2 and written[0].endswith("-v2.html")
@@ -135,17 +123,16 @@ def test_a_run_that_cannot_get_the_lock_exits_5_with_one_line(
     assert "gave up after waiting 0.5 s" in result.stderr
     # Nothing was fetched or recorded: the run never started.
     assert server.requests == []
-    assert rows(database_url, select(observations.c.id)) == []
+    assert rows(database_url, "SELECT id FROM observations") == []
 
 
+@pytest.mark.slow
 def test_a_second_run_waits_for_the_first_then_goes_ahead(
-    tracker: Tracker, server: CatalogServer, database_url: str, hold_lock: Any
+    tracker_process: TrackerProcess, server: CatalogServer, database_url: str, hold_lock: Any
 ) -> None:
     server.serve(base_catalog())
     release = hold_lock("auriko")
-    proc = subprocess.Popen([sys.executable, "-m", "tracker", "-v", "fetch", "--lock-timeout",
-                             "30"], env=tracker.env, cwd=tracker.cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = tracker_process.start("-v", "fetch", "--lock-timeout", "30")
     assert proc.stderr is not None
     waiting = proc.stderr.readline()
     assert "source auriko: waiting up to 30 s for another run to finish" in waiting

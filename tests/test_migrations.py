@@ -12,9 +12,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,15 +22,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from builders import base_catalog, body, model, provider
 from sqlalchemy import Engine, MetaData, func, insert, inspect, select, text
+from support.builders import base_catalog, body, model, provider
+from support.cli import Result, Tracker, user_env
 
 from tracker.catalog import Catalog, parse_catalog
 from tracker.config import SourceConfig
 from tracker.diff import diff_catalogs
 from tracker.errors import PayloadError
 from tracker.pipeline import Pipeline
-from tracker.store import repo, schema
+from tracker.store import reads, schema
 from tracker.store.db import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
@@ -47,6 +45,8 @@ from tracker.store.db import (
 )
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+pytestmark = pytest.mark.new_database  # databases at every revision, from none at all
 
 
 def script_directory() -> ScriptDirectory:
@@ -175,17 +175,17 @@ def everything(engine: Engine) -> dict[str, Any]:
     result: dict[str, Any] = {}
     with engine.connect() as conn:
         for name in conn.execute(select(schema.sources.c.name)).scalars():
-            source = repo.source_id(conn, name)
+            source = reads.source_id(conn, name)
             assert source is not None
-            snapshots = repo.list_snapshots(conn, source)
-            catalogs: list[Catalog] = [repo.load_catalog(conn, source, s) for s in snapshots]
+            snapshots = reads.list_snapshots(conn, source)
+            catalogs: list[Catalog] = [reads.load_catalog(conn, source, s) for s in snapshots]
             result[name] = {
                 "snapshots": snapshots,
                 "catalogs": [(c, c.content_hash) for c in catalogs],
-                "bodies": [repo.raw_body(conn, s.id) for s in snapshots],
-                "observations": [tuple(row) for row in repo.observations_for(conn, source)],
+                "bodies": [reads.raw_body(conn, s.id) for s in snapshots],
+                "observations": [tuple(row) for row in reads.observations_for(conn, source)],
                 "changes": [
-                    repo.change_from_row(row)
+                    reads.change_from_row(row)
                     for row in conn.execute(
                         select(schema.changes)
                         .where(schema.changes.c.source_id == source)
@@ -281,17 +281,8 @@ def test_downgrades_to_base_and_upgrades_again_step_by_step(bare_engine: Engine)
 # --- a database newer than the tool ---
 
 
-def run_tracker(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(cwd),
-        "XDG_CONFIG_HOME": str(cwd / ".config"),
-        "XDG_DATA_HOME": str(cwd / ".local/share"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=120,
-    )
+def run_tracker(*args: str, cwd: Path) -> Result:
+    return Tracker(user_env(cwd), cwd)(*args, check=False)
 
 
 def test_a_database_newer_than_the_tool_is_refused_and_left_untouched(

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_catalog, model, provider
-from conftest import CatalogServer, Reply, Tracker
+from support.builders import base_catalog, model, provider
+from support.cli import Tracker
+from support.server import CatalogServer, Reply
 
 from tracker.config import NotifyRule, split_notify_urls
-from tracker.notify import change_line, matches, redact_url
+from tracker.logs import redact_url
+from tracker.notify import matches
+from tracker.reports.phrases import markdown_line
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -50,7 +53,7 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
 
     def url(self, path: str) -> str:
         return f"json://127.0.0.1:{self._server.server_address[1]}{path}"
@@ -297,9 +300,9 @@ def test_filter_rules() -> None:
 
 
 def test_change_lines_escape_remote_strings() -> None:
-    line = change_line(price(-20.0, provider_name="a|b", mid="*evil*"))
+    line = markdown_line(price(-20.0, provider_name="a|b", mid="*evil*"))
     assert line == r"**\*evil\***" + r" on a\|b: input price $1.00 → $2.00 (-20.0%)"
-    assert change_line(policy(False, became_unknown=True)) == (
+    assert markdown_line(policy(False, became_unknown=True)) == (
         "**m** on p: data policy zdr → unknown (**became unknown**)")
 
 

@@ -28,7 +28,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, text
 
 from tracker.catalog import (
     KNOWN_MODEL_FIELDS,
@@ -46,8 +46,7 @@ from tracker.config import SourceConfig
 from tracker.diff import apply_changes, diff_catalogs
 from tracker.errors import PayloadError
 from tracker.pipeline import Pipeline, RunResult
-from tracker.store import rawbody, repo
-from tracker.store.schema import changes, model_states, observations, offers, snapshots
+from tracker.store import rawbody, reads
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -568,12 +567,12 @@ def test_stored_catalogs_load_back_exactly_as_parsed(
         result = ingest(engine, body)
         assert result.snapshot is not None
         with engine.connect() as conn:
-            source = repo.source_id(conn, "auriko")
+            source = reads.source_id(conn, "auriko")
             assert source is not None
-            assert_same_catalog(repo.load_catalog(conn, source, result.snapshot),
+            assert_same_catalog(reads.load_catalog(conn, source, result.snapshot),
                                 parse_catalog(body))
             if result.outcome == "new":
-                assert repo.raw_body(conn, result.snapshot.id) == body
+                assert reads.raw_body(conn, result.snapshot.id) == body
         if previous_body is not None:
             # Diffs made from the stored state are the diffs of the payloads themselves.
             assert result.changes == diff_catalogs(parse_catalog(previous_body),
@@ -588,9 +587,9 @@ def test_a_change_that_only_json_tells_apart_is_stored(engine: Engine) -> None:
         result = ingest(engine, body)
         assert result.snapshot is not None
         with engine.connect() as conn:
-            source = repo.source_id(conn, "auriko")
+            source = reads.source_id(conn, "auriko")
             assert source is not None
-            stored = repo.load_catalog(conn, source, result.snapshot)
+            stored = reads.load_catalog(conn, source, result.snapshot)
         assert_same_catalog(stored, parse_catalog(body))
 
 
@@ -621,9 +620,9 @@ def test_valid_payloads_beyond_the_old_column_widths_are_stored(
     result = ingest(engine, body)  # stored with its change records
     assert result.snapshot is not None
     with engine.connect() as conn:
-        source = repo.source_id(conn, "auriko")
+        source = reads.source_id(conn, "auriko")
         assert source is not None
-        assert_same_catalog(repo.load_catalog(conn, source, result.snapshot), parse_catalog(body))
+        assert_same_catalog(reads.load_catalog(conn, source, result.snapshot), parse_catalog(body))
 
 
 # --- invalid payloads ---
@@ -719,9 +718,13 @@ def invalid_payloads(draw: st.DrawFn) -> tuple[str, bytes]:
     return what, to_body(payload, draw(styles))
 
 
-def count(engine: Engine, table: Any, *where: Any) -> int:
+def count(engine: Engine, table: str, where: str = "") -> int:
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+        return conn.execute(text(f"SELECT count(*) FROM {table}"
+                                 + (f" WHERE {where}" if where else ""))).scalar_one()
+
+
+STORED = ("snapshots", "model_states", "offers", "changes")
 
 
 @DB_SETTINGS
@@ -731,8 +734,8 @@ def test_invalid_payloads_are_rejected_recorded_and_never_stored(
 ) -> None:
     what, body = invalid
     note(f"{what}: {body!r}")
-    stored = [count(engine, t) for t in (snapshots, model_states, offers, changes)]
-    rejected = count(engine, observations, observations.c.outcome == "rejected")
+    stored = [count(engine, t) for t in STORED]
+    rejected = count(engine, "observations", "outcome = 'rejected'")
 
     with pytest.raises(PayloadError) as caught:
         ingest(engine, body)
@@ -740,11 +743,11 @@ def test_invalid_payloads_are_rejected_recorded_and_never_stored(
     assert caught.value.exit_code == 4
     assert str(caught.value).startswith("payload rejected")
     assert "\n" not in str(caught.value)
-    assert [count(engine, t) for t in (snapshots, model_states, offers, changes)] == stored
-    assert count(engine, observations, observations.c.outcome == "rejected") == rejected + 1
+    assert [count(engine, t) for t in STORED] == stored
+    assert count(engine, "observations", "outcome = 'rejected'") == rejected + 1
     with engine.connect() as conn:
         row = conn.execute(
-            select(observations).order_by(observations.c.id.desc()).limit(1)
+            text("SELECT * FROM observations ORDER BY id DESC LIMIT 1")
         ).one()
     assert (row.outcome, row.snapshot_id, row.error) == ("rejected", None, str(caught.value))
     assert rawbody.decompress(row.rejected_body) == body

@@ -1,6 +1,6 @@
 """`tracker report`: net changes over a window versus the timeline of every transition in it.
 
-The history (tests/report_history.py) holds a price change reverted inside a window, a model
+The history (tests/support/histories.py) holds a price change reverted inside a window, a model
 removed and re-added, a weakening undone, and a return to an earlier version.
 """
 
@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Tracker
-from report_history import T1, T2, T3, T4, T5, kinds, lay_history
+from support.cli import Tracker, user_env
+from support.histories import T1, T2, T3, T4, T5, kinds
 
 
 def report(tracker: Tracker, *args: str) -> dict:
     return json.loads(tracker("report", *args, "--format", "json").stdout)
 
 
-def test_net_changes_versus_the_timeline(tracker: Tracker) -> None:
-    lay_history(tracker)
+def test_net_changes_versus_the_timeline(tracker: Tracker, report_history: dict) -> None:
 
     # --- a change reverted inside the window nets to nothing ---
     result = report(tracker, "--since", "2026-01-06", "--until", "2026-01-09")
@@ -109,9 +108,9 @@ def test_net_changes_versus_the_timeline(tracker: Tracker) -> None:
     ]
 
 
-def test_markdown_and_html_lead_with_what_readers_want(tracker: Tracker,
-                                                       tmp_path: Path) -> None:
-    lay_history(tracker)
+def test_markdown_and_html_lead_with_what_readers_want(
+    tracker: Tracker, report_history: dict, tmp_path: Path
+) -> None:
     md = tracker("report", "--since", "2026-01-06", "--until", "2026-01-10").stdout
 
     assert md.startswith("# Catalog report: 2026-01-06 00:00 UTC to 2026-01-10 00:00 UTC\n")
@@ -141,8 +140,9 @@ def test_markdown_and_html_lead_with_what_readers_want(tracker: Tracker,
     assert page.count('<details class="event"') == 3
 
 
-def test_weekly_reports_are_written_idempotently(tracker: Tracker, tmp_path: Path) -> None:
-    lay_history(tracker)
+def test_weekly_reports_are_written_idempotently(
+    tracker: Tracker, report_history: dict, tmp_path: Path
+) -> None:
     reports = tmp_path / "weekly"
     first = tracker("report", "--weekly", "--week", "2026-W02", "--reports-dir", str(reports))
     names = sorted(p.name for p in reports.iterdir())
@@ -160,11 +160,9 @@ def test_weekly_reports_are_written_idempotently(tracker: Tracker, tmp_path: Pat
     assert list((tmp_path / "reports").glob("weekly-*-W*.md"))
 
 
-def test_several_sources_get_a_section_each(tracker: Tracker, tmp_path: Path) -> None:
-    config = tmp_path / "tracker.toml"
-    config.write_text('[sources.other]\nkind = "auriko"\n')
-    lay_history(tracker)
-    lay_history(tracker, "--source", "other", env={"TRACKER_CONFIG": str(config)})
+def test_several_sources_get_a_section_each(
+    tracker: Tracker, two_source_report_history: dict
+) -> None:
     # reading needs no configuration: any source in the database can be named
     result = json.loads(tracker("report", "--since", "2026-01-06", "--until", "2026-01-09",
                                 "--source", "auriko", "--source", "other",
@@ -181,8 +179,7 @@ def test_several_sources_get_a_section_each(tracker: Tracker, tmp_path: Path) ->
     assert "\n### Highlights\n" in md
 
 
-def test_usage_errors(tracker: Tracker) -> None:
-    lay_history(tracker)
+def test_usage_errors(tracker: Tracker, report_history: dict) -> None:
     assert "report needs --since" in tracker("report", check=2).stderr
     assert "empty window" in tracker("report", "--since", "2026-01-08", "--until",
                                      "2026-01-07", check=2).stderr
@@ -199,11 +196,7 @@ def test_usage_errors(tracker: Tracker) -> None:
     assert recent["events"] == [] and recent["to"]["catalog_version"] == "v2"
 
 
-def test_every_reporting_command_has_help_with_an_example() -> None:
-    import subprocess
-    import sys
-
+def test_every_reporting_command_has_help_with_an_example(tmp_path: Path) -> None:
     for command in ("report", "audit", "history", "feed", "site"):
-        result = subprocess.run([sys.executable, "-m", "tracker", command, "--help"],
-                                capture_output=True, text=True, check=True)
+        result = Tracker(user_env(tmp_path), tmp_path)(command, "--help")
         assert "Example" in result.stdout, command

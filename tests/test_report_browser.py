@@ -12,9 +12,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from builders import base_catalog, model, provider
-from conftest import TEST_KEY, Tracker
-from report_history import ingest, lay_history
+from support.builders import base_catalog, model, provider
+from support.cli import Tracker
+from support.histories import ingest
+
+pytestmark = pytest.mark.slow  # a browser process per page
 
 HOSTILE = "evil<script>alert(1)</script>]]>\u202e<img src=x onerror=alert(2)>"
 
@@ -41,23 +43,10 @@ def console_messages(browser: str, page: Path) -> tuple[str, list[str]]:
     return result.stdout, lines
 
 
-@pytest.fixture
-def sqlite_tracker(tmp_path: Path) -> Tracker:
-    """The CLI on a SQLite file of its own: a browser check needs one backend only."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return Tracker(env={
-        "PATH": os.environ.get("PATH", ""), "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
-        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
-        "TRACKER_REPORTS_DIR": str(tmp_path / "reports"), "AURIKO_API_KEY": TEST_KEY,
-    }, cwd=tmp_path)
-
-
-def test_pages_render_without_console_errors(sqlite_tracker: Tracker, tmp_path: Path) -> None:
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one backend is enough
+def test_pages_render_without_console_errors(tracker: Tracker, report_history: dict,
+                                             tmp_path: Path) -> None:
     browser = chromium()
-    tracker = sqlite_tracker
-    lay_history(tracker)
     catalog = base_catalog("v9")
     catalog["data"].append(model(HOSTILE, provider(HOSTILE, 1, 2, "none")))
     ingest(tracker, catalog, "2026-01-10T09:00Z")

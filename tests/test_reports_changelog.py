@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tracker.reports import changelog_html, changelog_markdown, summarize
+from tracker.reports import render
 from tracker.reports.format import format_price, md_escape
 
 FROM = {
@@ -274,7 +274,7 @@ def test_md_escape_neutralizes_markdown_html_newlines_and_bidi() -> None:
 
 
 def test_markdown_shows_every_kind_of_change() -> None:
-    md = changelog_markdown(full_diff())
+    md = render("changelog", "md", full_diff())
 
     assert md.startswith("# Catalog changelog: 2026-11-01.1 → 2026-11-02.1\n")
     assert "2026-11-02 09:00 UTC" in md
@@ -317,7 +317,7 @@ def test_markdown_shows_every_kind_of_change() -> None:
 
 
 def test_html_shows_every_kind_of_change() -> None:
-    page = changelog_html(full_diff())
+    page = render("changelog", "html", full_diff())
 
     assert "2026-11-01.1 → 2026-11-02.1" in page
     for heading in [
@@ -347,7 +347,7 @@ def test_html_shows_every_kind_of_change() -> None:
 
 
 def test_html_is_self_contained() -> None:
-    page = changelog_html(full_diff())
+    page = render("changelog", "html", full_diff())
 
     assert page.startswith("<!DOCTYPE html>")
     assert '<meta charset="utf-8">' in page
@@ -365,7 +365,7 @@ def test_html_is_self_contained() -> None:
 
 
 def test_html_escapes_hostile_remote_strings() -> None:
-    page = changelog_html(hostile_diff())
+    page = render("changelog", "html", hostile_diff())
 
     assert "<script" not in page.lower()
     assert "<img" not in page.lower()
@@ -378,7 +378,7 @@ def test_html_escapes_hostile_remote_strings() -> None:
 
 
 def test_markdown_escapes_hostile_remote_strings() -> None:
-    md = changelog_markdown(hostile_diff())
+    md = render("changelog", "md", hostile_diff())
 
     assert "<script" not in md.lower() and "<img" not in md.lower()
     assert "&lt;script&gt;" in md and "&lt;img src=x onerror=alert(1)&gt;" in md
@@ -388,7 +388,7 @@ def test_markdown_escapes_hostile_remote_strings() -> None:
 
 
 def test_markdown_pipes_and_newlines_in_ids_do_not_break_tables() -> None:
-    md = changelog_markdown(hostile_diff())
+    md = render("changelog", "md", hostile_diff())
     tables = table_rows(md)
 
     assert len(tables) >= 5
@@ -406,34 +406,37 @@ def test_markdown_pipes_and_newlines_in_ids_do_not_break_tables() -> None:
 
 
 def test_no_changes_says_so_plainly() -> None:
-    md = changelog_markdown(empty_diff())
-    page = changelog_html(empty_diff())
+    md = render("changelog", "md", empty_diff())
+    page = render("changelog", "html", empty_diff())
 
     assert "No changes." in md
     assert "## " not in md and "|" not in md
     assert "No changes." in page
     assert "<table" not in page and "<h2>" not in page
-    assert summarize(empty_diff()) == "catalog 2026-11-01.1 -> 2026-11-02.1: no changes."
+    assert (render("changelog", "summary", empty_diff())
+            == "catalog 2026-11-01.1 -> 2026-11-02.1: no changes.")
 
 
 def test_first_snapshot_shows_content_hash_when_unversioned() -> None:
     diff = {"from": None, "to": {**TO, "catalog_version": None}, "changes": []}
 
-    md = changelog_markdown(diff)
-    page = changelog_html(diff)
+    md = render("changelog", "md", diff)
+    page = render("changelog", "html", diff)
 
-    assert md.startswith("# Catalog changelog: first snapshot hash 0a1b2c3d4e5f\n")
+    assert md.startswith("# Catalog changelog: first snapshot #0a1b2c3d4e5f\n")
     assert "no earlier snapshot" in md and "No changes." in md
-    assert "first snapshot hash 0a1b2c3d4e5f" in page and "No changes." in page
-    assert summarize(diff) == "catalog hash 0a1b2c3d4e5f (first snapshot): no changes."
+    assert "first snapshot #0a1b2c3d4e5f" in page and "No changes." in page
+    assert (render("changelog", "summary", diff)
+            == "catalog #0a1b2c3d4e5f (first snapshot): no changes.")
 
 
 def test_first_snapshot_with_changes_renders() -> None:
     diff = {**full_diff(), "from": None}
 
-    assert "first snapshot 2026-11-02.1" in changelog_markdown(diff)
-    assert "Price changes" in changelog_html(diff)
-    assert summarize(diff).startswith("catalog 2026-11-02.1 (first snapshot): 4 price changes")
+    assert "first snapshot 2026-11-02.1" in render("changelog", "md", diff)
+    assert "Price changes" in render("changelog", "html", diff)
+    assert render("changelog", "summary", diff).startswith(
+        "catalog 2026-11-02.1 (first snapshot): 4 price changes")
 
 
 def test_price_from_zero_has_no_percent_and_sorts_first() -> None:
@@ -442,7 +445,7 @@ def test_price_from_zero_has_no_percent_and_sorts_first() -> None:
         change("price_changed", "m1", "p", "input_price", 1.0, 2.0, change_pct=100.0),
         change("price_changed", "m2", "p", "output_price", 0, 0.5, change_pct=None),
     ]
-    md = changelog_markdown(diff)
+    md = render("changelog", "md", diff)
 
     assert "| m2 | p | output | $0.00 | $0.50 | ▲ new charge |" in md
     assert md.index("| m2 ") < md.index("| m1 ")
@@ -452,7 +455,7 @@ def test_price_from_zero_has_no_percent_and_sorts_first() -> None:
 
 
 def test_summary_is_one_paragraph_with_counts_and_biggest_moves() -> None:
-    text = summarize(full_diff())
+    text = render("changelog", "summary", full_diff())
 
     assert "\n" not in text
     assert text.startswith(
@@ -474,7 +477,7 @@ def test_summary_neutralizes_terminal_control_characters() -> None:
     diff["changes"] = [
         change("price_changed", "m\x1b[31m\nx\u202e", "p", "input_price", 1, 2, change_pct=100.0),
     ]
-    text = summarize(diff)
+    text = render("changelog", "summary", diff)
 
     assert "\x1b" not in text and "\n" not in text and "\u202e" not in text
     assert "m\\x1b[31m x\\u202e on p input +100.0% ($1.00 -> $2.00)" in text
@@ -485,7 +488,7 @@ def test_markdown_renders_safely_through_a_commonmark_renderer() -> None:
     html = (
         markdown_it.MarkdownIt("commonmark")
         .enable("table")
-        .render(changelog_markdown(hostile_diff()))
+        .render(render("changelog", "md", hostile_diff()))
     )
 
     assert "<script" not in html and "<img" not in html

@@ -7,31 +7,22 @@ send it SIGTERM in the middle of a run, as systemd does on `systemctl stop`.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from builders import base_catalog, body
-from conftest import CatalogServer, Reply, Tracker
-from sqlalchemy import create_engine, select
+from support.builders import base_catalog, body
+from support.cli import Tracker, TrackerProcess, user_env
+from support.db import rows
+from support.server import CatalogServer, Reply
 
 from tracker.config import ScheduleConfig
 from tracker.errors import UsageError
 from tracker.scheduler import Schedule, crontab_weekdays, resolve_schedule
-from tracker.store.schema import observations, snapshots
-
-
-def start(tracker: Tracker, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tracker", *args], env=tracker.env,
-                            cwd=tracker.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -48,22 +39,15 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, s
     return proc.returncode, out, err
 
 
-def table(database_url: str, *columns: Any) -> list[Any]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(select(*columns).order_by(columns[0])).all())
-    finally:
-        engine.dispose()
-
-
+@pytest.mark.slow
 def test_runs_every_second_and_a_sigterm_lets_the_run_in_progress_finish(
-    tracker: Tracker, server: CatalogServer, database_url: str
+    tracker_process: TrackerProcess, server: CatalogServer, database_url: str
 ) -> None:
+    tracker = tracker_process
     # Two quick runs, a new version, then a slow remote: SIGTERM arrives while it answers.
     slow = Reply(200, body(base_catalog("v3")), delay=2.0)
     server.serve(base_catalog("v1"), base_catalog("v1"), base_catalog("v2"), slow)
-    proc = start(tracker, "schedule", "--every", "1s")
+    proc = tracker.start("schedule", "--every", "1s")
     try:
         wait_for(lambda: len(server.requests) >= 4)  # the fourth run is in progress
         time.sleep(0.3)
@@ -78,23 +62,25 @@ def test_runs_every_second_and_a_sigterm_lets_the_run_in_progress_finish(
     assert "auriko: unchanged (v1) in" in err
     assert "auriko: new snapshot v2, 0 changes in" in err
     # The interrupted run finished and committed; every request is one observation.
-    outcomes = [row.outcome for row in table(database_url, observations.c.id,
-                                             observations.c.outcome)]
+    outcomes = [row.outcome for row in rows(database_url,
+                                            "SELECT id, outcome FROM observations ORDER BY id")]
     assert len(outcomes) == len(server.requests) == 4
     assert outcomes == ["new", "unchanged", "new", "new"]
-    versions = [row.catalog_version for row in table(database_url, snapshots.c.id,
-                                                     snapshots.c.catalog_version)]
+    versions = [row.catalog_version for row in rows(
+        database_url, "SELECT id, catalog_version FROM snapshots ORDER BY id")]
     assert versions == ["v1", "v2", "v3"]
 
 
+@pytest.mark.slow
 def test_a_failed_run_is_logged_and_the_schedule_goes_on(
-    tracker: Tracker, server: CatalogServer, database_url: str
+    tracker_process: TrackerProcess, server: CatalogServer, database_url: str
 ) -> None:
+    tracker = tracker_process
     server.serve(Reply(503, b'{"error": "down"}'), base_catalog("v1"))
-    proc = start(tracker, "--log-format", "json", "schedule", "--every", "1s", "--retries", "0")
+    proc = tracker.start("--log-format", "json", "schedule", "--every", "1s", "--retries", "0")
     try:
         wait_for(lambda: len(server.requests) >= 2)
-        wait_for(lambda: len(table(database_url, observations.c.id)) >= 2)
+        wait_for(lambda: len(rows(database_url, "SELECT id FROM observations")) >= 2)
         code, _out, err = stop(proc, signal.SIGINT)  # Ctrl-C stops it the same way
     finally:
         proc.kill()
@@ -108,11 +94,13 @@ def test_a_failed_run_is_logged_and_the_schedule_goes_on(
     assert runs[1]["source"] == "auriko"
 
 
+@pytest.mark.slow
 def test_no_initial_run_waits_for_the_first_tick(
-    tracker: Tracker, server: CatalogServer
+    tracker_process: TrackerProcess, server: CatalogServer
 ) -> None:
+    tracker = tracker_process
     server.serve(base_catalog())
-    proc = start(tracker, "schedule", "--cron", "0 3 * * *", "--timezone", "UTC",
+    proc = tracker.start("schedule", "--cron", "0 3 * * *", "--timezone", "UTC",
                  "--no-initial-run")
     try:
         assert proc.stderr is not None
@@ -125,13 +113,15 @@ def test_no_initial_run_waits_for_the_first_tick(
     assert code == 0 and server.requests == []
 
 
+@pytest.mark.slow
 def test_the_config_file_schedule_is_used(
-    tracker: Tracker, server: CatalogServer, tmp_path: Path
+    tracker_process: TrackerProcess, server: CatalogServer, tmp_path: Path
 ) -> None:
+    tracker = tracker_process
     config = tmp_path / "tracker.toml"
     config.write_text('[schedule]\nevery = "1s"\njitter = "0s"\n')
     server.serve(base_catalog())
-    proc = start(tracker, "--config", str(config), "schedule")
+    proc = tracker.start("--config", str(config), "schedule")
     try:
         wait_for(lambda: len(server.requests) >= 2)
         code, _out, err = stop(proc)
@@ -152,10 +142,7 @@ def test_the_config_file_schedule_is_used(
 ])
 def test_schedule_usage_errors_exit_2(args: tuple[str, ...], message: str,
                                       tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
-    result = subprocess.run([sys.executable, "-m", "tracker", "schedule", *args],
-                            capture_output=True, text=True, timeout=60, env=env)
+    result = Tracker(user_env(tmp_path), tmp_path)("schedule", *args, check=False)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
@@ -199,7 +186,6 @@ def test_flags_beat_the_config_file_schedule() -> None:
 
 
 @pytest.mark.parametrize("command", ["schedule", "status"])
-def test_the_new_commands_have_help_with_an_example(command: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "tracker", command, "--help"],
-                            capture_output=True, text=True, check=True, timeout=60)
+def test_the_new_commands_have_help_with_an_example(command: str, tmp_path: Path) -> None:
+    result = Tracker(user_env(tmp_path), tmp_path)(command, "--help")
     assert "Example" in result.stdout

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_catalog
-from conftest import CatalogServer, Reply, Tracker
+from support.builders import base_catalog
+from support.cli import Tracker
+from support.paths import TESTS
+from support.server import CatalogServer, Reply
 
-DATA = Path(__file__).parent / "data"
+DATA = TESTS / "data"
 
 
 def recorded(name: str) -> bytes:

@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from builders import base_catalog, body
-from conftest import CatalogServer, Reply, Tracker
+from support.builders import base_catalog, body
+from support.cli import Tracker
+from support.server import CatalogServer, Reply
 
-from tracker.status import format_age
+from tracker.timeutil import format_age
 
 
 def test_an_empty_database_is_stale_and_a_fresh_fetch_makes_it_healthy(

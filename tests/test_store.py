@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_catalog, body, model, provider
-from sqlalchemy import func, select
+from sqlalchemy import text
+from support.builders import base_catalog, body, model, provider
 
 from tracker.catalog import parse_catalog
 from tracker.config import SourceConfig
 from tracker.pipeline import Pipeline
-from tracker.store import repo
+from tracker.store import reads, writes
 from tracker.store.db import HEAD_REVISION, migrations_dir
-from tracker.store.schema import model_states, observations, offers, snapshots
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -26,9 +25,9 @@ def pipeline(engine: Any) -> Pipeline:
     return Pipeline(engine, SourceConfig(name="auriko"))
 
 
-def rows(engine: Any, table: Any) -> int:
+def rows(engine: Any, table: str) -> int:
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
 def test_a_stored_catalog_loads_back_unchanged_with_its_exact_bytes(engine: Any) -> None:
@@ -40,10 +39,10 @@ def test_a_stored_catalog_loads_back_unchanged_with_its_exact_bytes(engine: Any)
     result = pipeline(engine).ingest(raw, observed_at=T0)
     assert result.snapshot is not None
     with engine.connect() as conn:
-        source = repo.source_id(conn, "auriko")
+        source = reads.source_id(conn, "auriko")
         assert source is not None
-        assert repo.load_catalog(conn, source, result.snapshot) == parse_catalog(raw)
-        assert repo.raw_body(conn, result.snapshot.id) == raw
+        assert reads.load_catalog(conn, source, result.snapshot) == parse_catalog(raw)
+        assert reads.raw_body(conn, result.snapshot.id) == raw
 
 
 def test_storage_grows_with_changes_not_with_snapshots(engine: Any) -> None:
@@ -58,16 +57,16 @@ def test_storage_grows_with_changes_not_with_snapshots(engine: Any) -> None:
         bodies.append(json.dumps(payload).encode())
         p.ingest(bodies[-1], observed_at=T0 + timedelta(hours=step))
     # 3 models and 6 offers to start; only the openai offer of gpt-4o changes (20 times).
-    assert rows(engine, snapshots) == 40
-    assert rows(engine, model_states) == 3
-    assert rows(engine, offers) == 6 + 20
+    assert rows(engine, "snapshots") == 40
+    assert rows(engine, "model_states") == 3
+    assert rows(engine, "offers") == 6 + 20
     with engine.connect() as conn:
-        source = repo.source_id(conn, "auriko")
+        source = reads.source_id(conn, "auriko")
         assert source is not None
-        for info, raw in zip(repo.list_snapshots(conn, source), bodies, strict=True):
+        for info, raw in zip(reads.list_snapshots(conn, source), bodies, strict=True):
             # Every body comes back exactly, through delta chains and keyframes.
-            assert repo.raw_body(conn, info.id) == raw
-            assert repo.load_catalog(conn, source, info) == parse_catalog(raw)
+            assert reads.raw_body(conn, info.id) == raw
+            assert reads.load_catalog(conn, source, info) == parse_catalog(raw)
 
 
 def test_models_and_providers_coming_and_going_are_intervals(engine: Any) -> None:
@@ -82,14 +81,14 @@ def test_models_and_providers_coming_and_going_are_intervals(engine: Any) -> Non
     for hour, payload in enumerate((v1, v2, v3)):
         p.ingest(body(payload), observed_at=T0 + timedelta(hours=hour))
     with engine.connect() as conn:
-        source = repo.source_id(conn, "auriko")
+        source = reads.source_id(conn, "auriko")
         assert source is not None
-        infos = repo.list_snapshots(conn, source)
-        catalogs = [repo.load_catalog(conn, source, info) for info in infos]
-        llama = conn.execute(
-            select(model_states.c.valid_from, model_states.c.valid_to)
-            .where(model_states.c.model_id == "llama-70b").order_by(model_states.c.id)
-        ).all()
+        infos = reads.list_snapshots(conn, source)
+        catalogs = [reads.load_catalog(conn, source, info) for info in infos]
+        llama = conn.execute(text(
+            "SELECT valid_from, valid_to FROM model_states WHERE model_id = 'llama-70b'"
+            " ORDER BY id"
+        )).all()
     assert [sorted(c.models) for c in catalogs] == [
         ["claude-sonnet", "gpt-4o", "llama-70b"],
         ["claude-sonnet", "gpt-4o"],
@@ -108,12 +107,12 @@ def test_a_failure_mid_write_leaves_no_trace(engine: Any, monkeypatch: pytest.Mo
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(repo, "record_changes", crash)
+    monkeypatch.setattr(writes, "record_changes", crash)
     with pytest.raises(RuntimeError):
         p.ingest(body(changed), observed_at=T0 + timedelta(hours=1))
-    assert rows(engine, snapshots) == 1
-    assert rows(engine, observations) == 1
-    assert rows(engine, model_states) == 3
+    assert rows(engine, "snapshots") == 1
+    assert rows(engine, "observations") == 1
+    assert rows(engine, "model_states") == 3
     monkeypatch.undo()
     # The next run completes and reports the right transition.
     result = pipeline(engine).ingest(body(changed), observed_at=T0 + timedelta(hours=2))
@@ -148,8 +147,6 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> 
 
 
 def test_a_database_newer_than_the_code_is_refused(engine: Any) -> None:
-    from sqlalchemy import text
-
     from tracker.store.db import SchemaError, open_database
 
     with engine.begin() as conn:

@@ -7,41 +7,47 @@ documented exit code (see tracker.errors); `-v` adds the traceback for unexpecte
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from tracker import __version__
-from tracker.errors import PayloadError, TrackerError
+from tracker.errors import ExitCode, PayloadError, TrackerError
+from tracker.reports import render
+from tracker.timeutil import iso
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from tracker.config import Settings
-    from tracker.pipeline import Pipeline, RunResult
+    from tracker.api import Tracker
 
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
 
 
 @dataclass
 class AppContext:
-    config: str | None
-    database_url: str | None
-    verbosity: int
+    """What the group's options set for every command: where the config and database are."""
 
-    def settings(self, **overrides: Any) -> Settings:
-        from tracker.config import load_settings
+    config: str | None = None
+    database_url: str | None = None
+    verbosity: int = 0
+    opened: list[Tracker] = field(default_factory=list)
 
-        return load_settings(
-            config_path=self.config, database_url=self.database_url, **overrides
-        )
+    def tracker(self, **overrides: Any) -> Tracker:
+        """The `Tracker` for this invocation; `overrides` are the command's own flags.
+        `run()` closes every tracker it opened, whatever happens."""
+        from tracker.api import Tracker
 
-    def engine(self, settings: Settings) -> Engine:
-        from tracker.store.db import open_database
+        opened = Tracker.open(self.database_url, config=self.config, **overrides)
+        self.opened.append(opened)
+        return opened
 
-        return open_database(settings.database_url)
+    def close(self) -> None:
+        for opened in self.opened:
+            opened.close()
+        self.opened.clear()
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -70,25 +76,11 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, config: str | None,
 
     verbosity = -1 if quiet else verbose
     setup_logging(verbosity, log_format)
-    ctx.obj = AppContext(config=config, database_url=database_url, verbosity=verbosity)
+    app = ctx.ensure_object(AppContext)
+    app.config, app.database_url, app.verbosity = config, database_url, verbosity
 
 
 # --- fetch, ingest, import-git, demo: the write side ---
-
-
-def _client_options(retries: int | None, timeout: float | None) -> Any:
-    import os
-
-    from tracker.client import ClientOptions
-
-    base = ClientOptions()
-    backoff = os.environ.get("TRACKER_RETRY_BACKOFF")
-    return ClientOptions(
-        connect_timeout=min(timeout, base.connect_timeout) if timeout else base.connect_timeout,
-        read_timeout=timeout or base.read_timeout,
-        retries=base.retries if retries is None else retries,
-        backoff=float(backoff) if backoff else base.backoff,
-    )
 
 
 def _run_options(func: Any) -> Any:
@@ -107,39 +99,9 @@ def _run_options(func: Any) -> Any:
     return func
 
 
-def _run_sources(settings: Settings, source: str | None, *, base_url: str | None = None,
-                 endpoint: str | None = None) -> list[Any]:
-    from dataclasses import replace
-
-    from tracker.errors import UsageError
-
-    sources = settings.run_sources(source)
-    if len(sources) > 1 and (base_url or endpoint):
-        raise UsageError("--base-url and --endpoint apply to one source; name it with --source")
-    if sources and endpoint and sources[0].kind != "auriko":
-        raise UsageError(f"--endpoint applies to auriko sources, not {sources[0].kind}")
-    # Flags beat the config file for the one source they name.
-    return [replace(s, base_url=base_url or s.base_url, endpoint=endpoint or s.endpoint)
-            for s in sources]
-
-
-def _print_result(result: RunResult, fmt: str) -> None:
-    if fmt == "json":
-        _print_json(result.to_json())
-        return
-    from tracker.reports import summarize
-
-    label = result.snapshot.label if result.snapshot else "?"
-    count = result.snapshot.model_count if result.snapshot else 0
-    if result.outcome == "unchanged":
-        click.echo(f"{result.source}: unchanged ({label}, {count} models)")
-    elif result.previous is None:
-        click.echo(f"{result.source}: first snapshot {label} stored ({count} models)")
-    else:
-        verb = "new snapshot" if result.outcome == "new" else "returned to earlier snapshot"
-        click.echo(f"{result.source}: {verb} {label}. {summarize(result.diff_json())}")
-    for path in result.changelogs:
-        click.echo(f"  wrote {path}")
+def _print_result(result: dict[str, Any], fmt: str) -> None:
+    """A fetch or ingest result: its JSON, or the terminal lines."""
+    _echo(render("run", fmt, result))
 
 
 _accept_shrink_option = click.option(
@@ -175,29 +137,22 @@ def fetch(app: AppContext, source: str | None, endpoint: str | None, base_url: s
     Example (hourly from cron):
       AURIKO_API_KEY_FILE=/etc/tracker/key tracker fetch --reports-dir /var/lib/tracker/reports
     """
-    import logging
-
-    from tracker.runner import Runner
-
-    settings = app.settings(base_url=base_url, endpoint=endpoint, reports_dir=reports_dir,
-                            lock_timeout=lock_timeout, notify_on_failure=notify_on_failure)
-    sources = _run_sources(settings, source, base_url=base_url, endpoint=endpoint)
-    runner = Runner(settings, app.engine(settings), sources,
-                    client_options=_client_options(retries, timeout), notify=not no_notify,
-                    failure_level=logging.INFO, accept_shrink=accept_shrink)
-    report = runner.run_once()
+    with app.tracker(base_url=base_url, endpoint=endpoint, reports_dir=reports_dir,
+                     lock_timeout=lock_timeout, notify_on_failure=notify_on_failure) as t:
+        report = t.run(source, base_url=base_url, endpoint=endpoint, retries=retries,
+                       timeout=timeout, notify=not no_notify, accept_shrink=accept_shrink)
     if len(report.outcomes) == 1:
         outcome = report.outcomes[0]
         if outcome.error is not None:
             raise outcome.error
         assert outcome.result is not None
-        _print_result(outcome.result, fmt)
-        return 0
+        _print_result(outcome.result.to_json(), fmt)
+        return ExitCode.OK
     if fmt == "json":
-        _print_json([o.to_json() for o in report.outcomes])
+        _echo(render("run", "json", [o.to_json() for o in report.outcomes]))
     for outcome in report.outcomes:
         if outcome.result is not None and fmt != "json":
-            _print_result(outcome.result, fmt)
+            _print_result(outcome.result.to_json(), fmt)
         elif outcome.error is not None:
             click.echo(f"tracker: error: source {outcome.source}: {outcome.message}", err=True)
     return report.exit_code
@@ -222,20 +177,10 @@ def ingest(app: AppContext, file: Any, observed_at: str | None, source: str | No
       curl -sH "Authorization: Bearer $AURIKO_API_KEY" https://api.auriko.ai/v1/models \\
         | tracker ingest - --observed-at 2026-11-01T09:00Z
     """
-    from tracker.timeutil import parse_iso
-
-    settings = app.settings(endpoint=endpoint, reports_dir=reports_dir)
-    pipeline = _pipeline(app, settings, source, accept_shrink=accept_shrink)
-    moment = parse_iso(observed_at) if observed_at else None
-    _print_result(pipeline.ingest(file.read(), observed_at=moment, origin="ingest"), fmt)
-
-
-def _pipeline(app: AppContext, settings: Settings, source: str | None, *,
-              accept_shrink: bool = False) -> Pipeline:
-    from tracker.pipeline import Pipeline
-
-    return Pipeline(app.engine(settings), settings.source(source),
-                    reports_dir=settings.reports_dir, accept_shrink=accept_shrink)
+    with app.tracker(endpoint=endpoint, reports_dir=reports_dir) as t:
+        result = t.ingest(file.read(), source=source, observed_at=observed_at,
+                          accept_shrink=accept_shrink)
+    _print_result(result.to_json(), fmt)
 
 
 @cli.command("import-git")
@@ -259,15 +204,9 @@ def import_git(app: AppContext, repo: Path, path: str, ref: str, source: str | N
       git clone https://github.com/you/auriko-models-scrape scrape
       tracker import-git scrape models.json
     """
-    from contextlib import ExitStack
-
-    from tracker.gitimport import import_git as run_import
-
-    settings = app.settings(reports_dir=reports_dir)
-    pipeline = _pipeline(app, settings, source)
     # A bar only for a person watching: cron logs and pipes get the summary line alone.
     quiet = app.verbosity < 0 or not sys.stderr.isatty()
-    with ExitStack() as stack:
+    with app.tracker(reports_dir=reports_dir) as t, ExitStack() as stack:
         bar: Any = None
 
         def progress(done: int, total: int) -> None:
@@ -279,14 +218,9 @@ def import_git(app: AppContext, repo: Path, path: str, ref: str, source: str | N
                     length=total, label="importing", file=sys.stderr, show_pos=True))
             bar.update(done - bar.pos)
 
-        summary = run_import(pipeline, repo, path, ref=ref, write_changelogs=changelogs,
-                             progress=progress)
-    if fmt == "json":
-        _print_json(summary.to_json())
-    else:
-        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())) or "none"
-        click.echo(f"{summary.commits} commits: {summary.imported} imported ({outcomes}), "
-                   f"{summary.skipped} skipped, {summary.rejected} rejected, {summary.held} held")
+        summary = t.import_git(repo, path, ref=ref, source=source, changelogs=changelogs,
+                               progress=progress)
+    _echo(render("import", fmt, summary.to_json()))
 
 
 @cli.command()
@@ -303,22 +237,12 @@ def demo(app: AppContext, reports_dir: str) -> None:
     Example:
       tracker demo && ls reports-out/demo
     """
-    from platformdirs import user_data_path
-
-    from tracker.config import APP_NAME
-    from tracker.demo import run_demo
-    from tracker.reports import summarize
+    from tracker.demo import default_demo_database, run_demo
 
     target = Path(reports_dir).expanduser()
-    database = user_data_path(APP_NAME) / "demo.db"
-    result = run_demo(target, database)
+    result = run_demo(target, default_demo_database())
     for run in result.runs:
-        label = run.snapshot.label if run.snapshot else "?"
-        if run.previous is None:
-            count = run.snapshot.model_count if run.snapshot else 0
-            click.echo(f"{label}: first snapshot ({count} models)")
-        else:
-            click.echo(f"{label}: {summarize(run.diff_json())}")
+        _echo(render("run", "text", run.to_json()))
     changelogs = [p for run in result.runs for p in run.changelogs]
     click.echo(f"\nWrote {len(changelogs)} changelogs to {target.resolve()}:")
     for path in changelogs:
@@ -365,27 +289,14 @@ def schedule(app: AppContext, cron: str | None, every: str | None, jitter: str |
     """
     import logging
 
-    from tracker.runner import Runner
-    from tracker.scheduler import resolve_schedule, run_schedule
-    from tracker.timeutil import parse_duration
-
-    settings = app.settings(reports_dir=reports_dir, lock_timeout=lock_timeout,
-                            notify_on_failure=notify_on_failure)
-    plan = resolve_schedule(
-        settings.schedule,
-        cron=cron,
-        every=parse_duration(every) if every is not None else None,
-        jitter=parse_duration(jitter) if jitter is not None else None,
-        initial_run=initial_run,
-        timezone=timezone,
-    )
-    sources = _run_sources(settings, source)
     if app.verbosity == 0:  # a line per run (and per notification) is the point here
         for name in ("tracker.run", "tracker.scheduler", "tracker.notify", "tracker.locking"):
             logging.getLogger(name).setLevel(logging.INFO)
-    runner = Runner(settings, app.engine(settings), sources,
-                    client_options=_client_options(retries, timeout), notify=not no_notify)
-    return run_schedule(runner, plan)
+    with app.tracker(reports_dir=reports_dir, lock_timeout=lock_timeout,
+                     notify_on_failure=notify_on_failure) as t:
+        return t.schedule(cron=cron, every=every, jitter=jitter, initial_run=initial_run,
+                          timezone=timezone, source=source, retries=retries, timeout=timeout,
+                          notify=not no_notify)
 
 
 @cli.command()
@@ -408,24 +319,13 @@ def status(app: AppContext, source: str | None, max_age: str | None, max_failure
     Example (a monitoring check):
       tracker status --max-age 2h --format json
     """
-    from tracker.errors import ConfigError, UnhealthyError
-    from tracker.status import collect_status, render_text
-    from tracker.timeutil import parse_duration
+    from tracker.errors import UnhealthyError
 
-    age = parse_duration(max_age) if max_age is not None else None
-    settings = app.settings()
-    checked = [s.name for s in settings.run_sources()] if source is None else [source]
-    report = collect_status(app.engine(settings), checked, max_age=age,
-                            max_failures=max_failures, only=source)
-    if source is not None and source not in settings.sources and not report.sources[0].kind:
-        known = ", ".join(sorted(settings.sources))
-        raise ConfigError(f"unknown source {source!r} (configured: {known})")
-    if fmt == "json":
-        _print_json(report.to_json())
-    else:
-        click.echo(render_text(report))
-    if not report.healthy:
-        raise UnhealthyError("unhealthy: " + "; ".join(report.problems))
+    with app.tracker() as t:
+        report = t.status(source, max_age=max_age, max_failures=max_failures).to_json()
+    _echo(render("status", fmt, report))
+    if not report["healthy"]:
+        raise UnhealthyError("unhealthy: " + "; ".join(report["problems"]))
 
 
 # --- snapshots, diff: the read side ---
@@ -441,21 +341,10 @@ def sources(app: AppContext, fmt: str) -> None:
     Example:
       tracker --config /etc/catalog-tracker/tracker.toml sources
     """
-    from tracker.queries import source_overview
-
-    settings = app.settings()
-    rows = source_overview(app.engine(settings), list(settings.sources))
-    if fmt == "json":
-        _print_json(rows)
-        return
-    kinds = {name: source.kind for name, source in settings.sources.items()}
-    click.echo(f"{'source':<24} {'kind':<17} {'snapshots':>9}  {'last observed':<20}  "
-               "outcome    current")
-    for row in rows:
-        kind = row["kind"] or kinds.get(row["name"], "?")
-        last = (row["last_observed_at"] or "never")[:19]
-        click.echo(f"{row['name']:<24} {kind:<17} {row['snapshots']:>9}  {last:<20}  "
-                   f"{row['last_outcome'] or '-':<10} {row['current'] or '-'}")
+    with app.tracker() as t:
+        rows = t.sources()
+        kinds = {name: source.kind for name, source in t.settings.sources.items()}
+    _echo(render("sources", fmt, rows, **({"kinds": kinds} if fmt == "text" else {})))
 
 
 @cli.command()
@@ -469,18 +358,13 @@ def snapshots(app: AppContext, source: str | None, fmt: str) -> None:
     Example:
       tracker snapshots --format json | jq '.[-1]'
     """
-    from tracker.queries import list_snapshots
-    from tracker.store.repo import iso
-
-    settings = app.settings()
-    rows = list_snapshots(app.engine(settings), _stored_source(settings, source))
+    with app.tracker() as t:
+        rows = t.snapshots(source)
     if fmt == "json":
-        _print_json([row.to_json() for row in rows])
+        _echo(render("snapshots", fmt, [row.to_json() for row in rows]))
         return
-    click.echo(f"{'id':>6}  {'first observed':<20}  {'last observed':<20}  {'models':>6}  version")
-    for row in rows:
-        click.echo(f"{row.id:>6}  {iso(row.first_observed_at)[:19]:<20}  "
-                   f"{iso(row.last_observed_at)[:19]:<20}  {row.model_count:>6}  {row.label}")
+    _echo(render("snapshots", fmt, [
+        {**row.to_json(), "last_observed_at": iso(row.last_observed_at)} for row in rows]))
 
 
 @cli.command()
@@ -503,21 +387,9 @@ def diff(app: AppContext, from_ref: str | None, to_ref: str | None, source: str 
     Example:
       tracker diff 2026-11-01 latest --format json
     """
-    from tracker.queries import diff_between
-
-    settings = app.settings()
-    name = _stored_source(settings, source)
-    result = diff_between(app.engine(settings), name, from_ref, to_ref)
-    result["source"] = name
-    _emit(_render_diff(result, fmt), output)
-
-
-def _render_diff(result: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        return _json_text(result)
-    from tracker.reports import changelog_html, changelog_markdown
-
-    return changelog_markdown(result) if fmt == "md" else changelog_html(result)
+    with app.tracker() as t:
+        result = t.diff(source, from_ref, to_ref)
+    _emit(render("changelog", fmt, result), output)
 
 
 # --- report, audit, history, feed, site: the read side over windows of time ---
@@ -525,21 +397,6 @@ def _render_diff(result: dict[str, Any], fmt: str) -> str:
 _SOURCES_HELP = "Source (repeat for several, in sections; default: auriko). Any source in the " \
                 "database works, configured or not."
 _OUTPUT = click.Path(dir_okay=False, path_type=Path)
-
-
-def _stored_source(settings: Settings, name: str | None) -> str:
-    """The source a read command looks at: any name in the database, configured or not
-    (the demo's `demo` source, say); unknown names fail when the database has none."""
-    from tracker.config import DEFAULT_SOURCE
-
-    return name or DEFAULT_SOURCE
-
-
-def _read_sources(settings: Settings, names: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """The sources to read (default: the default source) and the configured names."""
-    from tracker.config import DEFAULT_SOURCE
-
-    return (list(names) or [DEFAULT_SOURCE]), list(settings.sources)
 
 
 @cli.command()
@@ -573,39 +430,24 @@ def report(app: AppContext, since: str | None, until: str | None, sources: tuple
     """
     from tracker.errors import UsageError
 
-    settings = app.settings(reports_dir=reports_dir)
-    names, configured = _read_sources(settings, sources)
-    engine = app.engine(settings)
-    if weekly:
-        if since or until or output:
-            raise UsageError("--weekly picks its own window and files; drop --since, --until "
-                             "and -o (use --week YYYY-Www for another week)")
-        from tracker.reporting import last_complete_week, parse_week
-        from tracker.site import write_weekly
+    with app.tracker(reports_dir=reports_dir) as t:
+        if weekly:
+            if since or until or output:
+                raise UsageError("--weekly picks its own window and files; drop --since, "
+                                 "--until and -o (use --week YYYY-Www for another week)")
+            from tracker.windows import parse_week
 
-        year, number = parse_week(week) if week else last_complete_week()
-        for path, written in write_weekly(engine, names, settings.reports_dir, year, number,
-                                          configured=configured):
-            click.echo(f"{'wrote' if written else 'unchanged'} {path}")
-        return
-    if week:
-        raise UsageError("--week goes with --weekly")
-    if not since:
-        raise UsageError("report needs --since WHEN (e.g. --since 7d or --since 2026-11-01), "
-                         "or --weekly")
-    from tracker.reporting import parse_window, window_report
-
-    result = window_report(engine, names, parse_window(since, until),
-                           configured=configured).to_json()
-    _emit(_render_report(result, fmt), output)
-
-
-def _render_report(result: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        return _json_text(result)
-    from tracker.reports import report_html, report_markdown
-
-    return report_markdown(result) if fmt == "md" else report_html(result)
+            year, number = parse_week(week) if week else (None, None)
+            for path, written in t.weekly(year, number, sources):
+                click.echo(f"{'wrote' if written else 'unchanged'} {path}")
+            return
+        if week:
+            raise UsageError("--week goes with --weekly")
+        if not since:
+            raise UsageError("report needs --since WHEN (e.g. --since 7d or --since "
+                             "2026-11-01), or --weekly")
+        result = t.report(since, until, sources).to_json()
+    _emit(render("report", fmt, result), output)
 
 
 @cli.command()
@@ -635,47 +477,24 @@ def audit(app: AppContext, since: str | None, until: str | None, current: bool,
       tracker audit --current --format html -o policies.html
     """
     from tracker.errors import UsageError
-    from tracker.reporting import parse_window
 
-    settings = app.settings()
-    names, configured = _read_sources(settings, sources)
-    engine = app.engine(settings)
-    if current:
-        if since or only_flagged:
-            raise UsageError("--current shows one moment: drop --since and --weakened "
-                             "(--until sets the moment)")
-        from tracker.reporting import current_policies
-
-        moment = parse_window(None, until).until
-        state = current_policies(engine, names, moment, configured=configured).to_json()
-        _emit(_render_current(state, fmt), output)
+    with app.tracker() as t:
+        if current:
+            if since or only_flagged:
+                raise UsageError("--current shows one moment: drop --since and --weakened "
+                                 "(--until sets the moment)")
+            _emit(render("current", fmt, t.current_policies(until, sources).to_json()), output)
+            return
+        window = t.window(since, until)
+        records = [r.to_json() for r in t.audit(window.since, window.until, sources,
+                                                 weakened_only=only_flagged)]
+        names = list(sources) or [t.settings.source().name]
+    if fmt in ("json", "csv"):
+        _emit(render("audit", fmt, records), output)
         return
-    from tracker.reporting import audit as audit_records
-    from tracker.store.repo import iso
-
-    window = parse_window(since, until)
-    records = [r.to_json() for r in audit_records(engine, names, window, configured=configured)
-               if not only_flagged or r.weakened or r.became_unknown]
-    if fmt == "json":
-        _emit(_json_text(records), output)
-    elif fmt == "csv":
-        from tracker.reports import audit_csv
-
-        _emit(audit_csv(records), output)
-    else:
-        from tracker.reports import audit_html, audit_markdown
-
-        document = {"since": iso(window.since) if window.since else None,
-                    "until": iso(window.until), "sources": names, "records": records}
-        _emit(audit_markdown(document) if fmt == "md" else audit_html(document), output)
-
-
-def _render_current(state: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        return _json_text(state)
-    from tracker.reports import current_csv, current_html, current_markdown
-
-    return {"md": current_markdown, "html": current_html, "csv": current_csv}[fmt](state)
+    document = {"since": iso(window.since) if window.since else None,
+                "until": iso(window.until), "sources": names, "records": records}
+    _emit(render("audit", fmt, document), output)
 
 
 @cli.command()
@@ -698,18 +517,9 @@ def history(app: AppContext, model: str, provider: str | None, source: str | Non
       tracker history gpt-4o --provider azure
       tracker history gpt-4o --format html -o gpt-4o.html
     """
-    from tracker.reporting import model_history
-
-    settings = app.settings()
-    names, configured = _read_sources(settings, (source,) if source else ())
-    found = model_history(app.engine(settings), names[0], model, provider,
-                          configured=configured).to_json()
-    if fmt == "json":
-        _emit(_json_text(found), output)
-        return
-    from tracker.reports import history_html, history_text
-
-    _emit(history_text(found) if fmt == "text" else history_html(found), output)
+    with app.tracker() as t:
+        found = t.history(model, provider, source).to_json()
+    _emit(render("history", fmt, found), output)
 
 
 @cli.command()
@@ -730,12 +540,8 @@ def feed(app: AppContext, sources: tuple[str, ...], since: str | None, until: st
     Example:
       tracker feed -o /var/www/catalog/changes.atom
     """
-    from tracker.site import feed_document
-
-    settings = app.settings()
-    names, configured = _read_sources(settings, sources)
-    _emit(feed_document(app.engine(settings), names, since=since, until=until, limit=limit,
-                        site_url=site_url, configured=configured), output)
+    with app.tracker() as t:
+        _emit(t.feed(sources, since=since, until=until, limit=limit, site_url=site_url), output)
 
 
 @cli.command()
@@ -757,12 +563,8 @@ def site(app: AppContext, directory: Path, sources: tuple[str, ...], site_url: s
     Example:
       tracker site /var/www/catalog --site-url https://catalog.example.com
     """
-    from tracker.site import build_site
-
-    settings = app.settings()
-    names, configured = _read_sources(settings, sources)
-    result = build_site(app.engine(settings), names, directory, configured=configured,
-                        site_url=site_url, feed_limit=feed_limit)
+    with app.tracker() as t:
+        result = t.build_site(directory, sources, site_url=site_url, feed_limit=feed_limit)
     click.echo(f"wrote {result.pages} pages to {directory}: {result.transitions} transitions, "
                f"{result.weeks} weekly reports, {result.models} models"
                + (f"; removed {result.removed} stale pages" if result.removed else ""))
@@ -785,16 +587,12 @@ def db_upgrade(app: AppContext) -> None:
     Example:
       TRACKER_DATABASE_URL=postgresql+psycopg://tracker@db/tracker tracker db upgrade
     """
-    from tracker.store.db import HEAD_REVISION, create_db_engine, current_revision, upgrade_database
-
-    settings = app.settings()
-    engine = create_db_engine(settings.database_url)
-    before = current_revision(engine)
-    upgrade_database(engine)
-    if before == HEAD_REVISION:
-        click.echo(f"already at {HEAD_REVISION}")
+    with app.tracker() as t:
+        before, head = t.upgrade()
+    if before == head:
+        click.echo(f"already at {head}")
     else:
-        click.echo(f"upgraded {before or 'empty database'} -> {HEAD_REVISION}")
+        click.echo(f"upgraded {before or 'empty database'} -> {head}")
 
 
 @db.command("current")
@@ -806,32 +604,28 @@ def db_current(app: AppContext) -> None:
     Example:
       tracker db current
     """
-    from tracker.store.db import HEAD_REVISION, create_db_engine, current_revision, redact_url
+    from tracker.logs import redact_url
+    from tracker.store.db import HEAD_REVISION
 
-    settings = app.settings()
-    revision = current_revision(create_db_engine(settings.database_url))
+    with app.tracker() as t:
+        revision = t.revision()
+        url = t.settings.database_url
     state = "up to date" if revision == HEAD_REVISION else f"head is {HEAD_REVISION}"
-    click.echo(f"{redact_url(settings.database_url)}: {revision or 'empty'} ({state})")
+    click.echo(f"{redact_url(url)}: {revision or 'empty'} ({state})")
 
 
 # --- output helpers ---
 
 
-def _json_text(value: Any) -> str:
-    import orjson
-
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
-
-
-def _print_json(value: Any) -> None:
-    click.echo(_json_text(value))
+def _echo(text: str) -> None:
+    click.echo(text, nl=not text.endswith("\n"))
 
 
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        _echo(text)
         return
-    from tracker.pipeline import write_atomically
+    from tracker.publish import write_atomically
 
     output.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(output, text)
@@ -852,31 +646,49 @@ def _hoist_verbosity(args: list[str]) -> list[str]:
     return flags + rest + args[cut:]
 
 
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Run the CLI; map errors to one stderr line and the documented exit code."""
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI in this process and return its exit code (tests call this directly).
+
+    Every failure prints one line to stderr, `tracker: error: ...`, and returns the documented
+    code (`tracker.errors.ExitCode`); `-v` adds the traceback of an unexpected error.
+    """
     args = _hoist_verbosity(list(sys.argv[1:] if argv is None else argv))
     verbose = any(a in ("-v", "-vv", "-vvv", "--verbose") for a in args)
+    app = AppContext()
     try:
-        result = cli.main(args=args, prog_name="tracker", standalone_mode=False)
+        result = cli.main(args=args, prog_name="tracker", standalone_mode=False, obj=app)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        return _usage_failure(exc)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("tracker: aborted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
+        return _fail(exc, ExitCode.USAGE, verbose)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("tracker: interrupted", err=True)
-        sys.exit(130)
+        return ExitCode.INTERRUPTED
     except TrackerError as exc:
-        _fail(exc, exc.exit_code, verbose)
+        return _fail(exc, exc.exit_code, verbose)
     except Exception as exc:
-        _fail(exc, 1, verbose, unexpected=True)
-    sys.exit(result if isinstance(result, int) else 0)
+        return _fail(exc, ExitCode.BUG, verbose, unexpected=True)
+    finally:
+        app.close()
+    return result if isinstance(result, int) else ExitCode.OK
 
 
-def _fail(exc: BaseException, code: int, verbose: bool, *, unexpected: bool = False) -> NoReturn:
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `tracker` console script: `run`, then exit with its code."""
+    sys.exit(run(argv))
+
+
+def _usage_failure(exc: click.UsageError) -> int:
+    """A click usage error as the same single line as every other usage error."""
+    where = exc.ctx.command_path if exc.ctx is not None else "tracker"
+    line = " ".join(exc.format_message().split())
+    click.echo(f"tracker: error: {line} (see '{where} --help')", err=True)
+    return ExitCode.USAGE
+
+
+def _fail(exc: BaseException, code: int, verbose: bool, *, unexpected: bool = False) -> int:
     from tracker.logs import scrub
 
     if verbose and unexpected:
@@ -884,11 +696,14 @@ def _fail(exc: BaseException, code: int, verbose: bool, *, unexpected: bool = Fa
 
         click.echo(scrub(traceback.format_exc()), err=True)
     label = "unexpected error" if unexpected else "error"
-    text = str(exc) if not unexpected else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, click.ClickException):
+        text = exc.format_message()
+    else:
+        text = str(exc) if not unexpected else f"{type(exc).__name__}: {exc}"
     # One line, whatever the remote put into the message.
     line = " ".join(scrub(text).split())
     click.echo(f"tracker: {label}: {line}", err=True)
     if isinstance(exc, PayloadError) and verbose:
         for problem in exc.problems:
             click.echo(f"  {scrub(problem)}", err=True)
-    sys.exit(code)
+    return code

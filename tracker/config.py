@@ -136,6 +136,8 @@ class Settings:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     # The sources named in the config file, in file order: what `fetch` runs without --source.
     file_sources: tuple[str, ...] = ()
+    # The first retry's wait in seconds (env TRACKER_RETRY_BACKOFF; None: the client's own).
+    retry_backoff: float | None = None
 
     def source(self, name: str | None = None) -> SourceConfig:
         chosen = name or DEFAULT_SOURCE
@@ -214,7 +216,20 @@ def load_settings(
         notify=_notify_rules(file_data.get("notify", []), path, env, notify_on_failure),
         lock_timeout=_lock_timeout(lock_timeout, env, file_data, path),
         file_sources=tuple(file_data.get("sources", {})),
+        retry_backoff=_retry_backoff(env.get("TRACKER_RETRY_BACKOFF")),
     )
+
+
+def _retry_backoff(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ConfigError(f"TRACKER_RETRY_BACKOFF must be a number of seconds, not {value!r}")
+    return seconds
 
 
 def _config_file(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from tracker.client import ClientOptions
 from tracker.config import SourceConfig
-from tracker.pipeline import Pipeline, RunResult, now
-from tracker.store.db import open_database
+from tracker.pipeline import Pipeline, RunResult
+from tracker.timeutil import now
 
 DEMO_KEY = "ak_demo_not_a_secret"
 DEMO_SOURCE = "demo"
@@ -79,28 +79,39 @@ class DemoResult:
     runs: list[RunResult]
 
 
+def default_demo_database() -> Path:
+    """The demo's own database file, in the user data directory."""
+    from platformdirs import user_data_path
+
+    from tracker.config import APP_NAME
+
+    return user_data_path(APP_NAME) / "demo.db"
+
+
 def run_demo(reports_dir: Path, database_path: Path) -> DemoResult:
-    """Serve each bundled catalog in turn and fetch it; return every run's result."""
+    """Serve each bundled catalog in turn and fetch it through the real HTTP client into a
+    fresh database at `database_path`; return every run's result."""
+    from tracker.api import Tracker
+
     if database_path.exists():
         database_path.unlink()  # the demo starts from an empty history every time
     for suffix in ("-wal", "-shm"):
         Path(f"{database_path}{suffix}").unlink(missing_ok=True)
     database_url = f"sqlite:///{database_path}"
-    engine = open_database(database_url)
     catalogs = demo_catalogs()
     runs = []
     start = now() - timedelta(days=len(catalogs) - 1)
-    with serve_catalogs() as server:
+    with serve_catalogs() as server, Tracker.open(database_url, reports_dir=reports_dir,
+                                                  environ={}) as tracker:
         host, port = server.server_address[:2]
         source = SourceConfig(
             name=DEMO_SOURCE, base_url=f"http://{host!s}:{port}/v1", api_key_env="TRACKER_DEMO_KEY"
         )
         pipeline = Pipeline(
-            engine, source, reports_dir=reports_dir,
+            tracker.engine, source, reports_dir=reports_dir,
             client_options=ClientOptions(retries=0),
         )
         for day, body in enumerate(catalogs):
             server.body = body
             runs.append(pipeline.fetch(api_key=DEMO_KEY, observed_at=start + timedelta(days=day)))
-    engine.dispose()
     return DemoResult(database_url=database_url, reports_dir=reports_dir, runs=runs)

@@ -6,17 +6,32 @@ and its `exit_code`; anything else is unexpected (exit 1).
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes of `tracker` (README, "Exit codes")."""
+
+    OK = 0  # success, changed or unchanged
+    BUG = 1  # an unexpected error: a bug
+    USAGE = 2  # usage or configuration error
+    REMOTE = 3  # the remote failed: network, HTTP status, authentication, deadline
+    PAYLOAD = 4  # the payload was rejected as invalid, or held as suspicious
+    LOCK_BUSY = 5  # another run of the same source holds the run lock
+    UNHEALTHY = 6  # `status` found a source stale or failing
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
 
 class TrackerError(Exception):
     """Base of every error the tool reports to the user in one line."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.BUG
 
 
 class UsageError(TrackerError):
     """Bad arguments or configuration (exit 2)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(UsageError):
@@ -26,7 +41,7 @@ class ConfigError(UsageError):
 class RemoteError(TrackerError):
     """The remote failed: network, HTTP status, authentication (exit 3)."""
 
-    exit_code = 3
+    exit_code = ExitCode.REMOTE
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -40,7 +55,7 @@ class AuthError(RemoteError):
 class PayloadError(TrackerError):
     """The payload was rejected as invalid (exit 4)."""
 
-    exit_code = 4
+    exit_code = ExitCode.PAYLOAD
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
@@ -54,13 +69,13 @@ class NotFoundError(UsageError):
 class LockBusyError(TrackerError):
     """Another run holds the lock for this source (exit 5)."""
 
-    exit_code = 5
+    exit_code = ExitCode.LOCK_BUSY
 
 
 class UnhealthyError(TrackerError):
     """`tracker status`: a source is stale (older than --max-age) or failing (exit 6)."""
 
-    exit_code = 6
+    exit_code = ExitCode.UNHEALTHY
 
 
 class SuspiciousCatalogError(PayloadError):

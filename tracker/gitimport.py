@@ -16,12 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from tracker.errors import PayloadError, SuspiciousCatalogError, UsageError
 from tracker.pipeline import Pipeline
-from tracker.store import repo
-from tracker.store.schema import observations
+from tracker.store import reads
 from tracker.timeutil import parse_iso
 
 log = logging.getLogger(__name__)
@@ -202,14 +199,9 @@ def _ingest_all(
 def _already_imported(pipeline: Pipeline) -> tuple[set[str], datetime | None]:
     """Commits already imported for this source, and its newest observation time."""
     with pipeline.engine.connect() as conn:
-        source_id = repo.source_id(conn, pipeline.source.name)
+        source_id = reads.source_id(conn, pipeline.source.name)
         if source_id is None:
             return set(), None
-        origins = conn.execute(
-            select(observations.c.origin).where(
-                observations.c.source_id == source_id,
-                observations.c.origin.startswith(ORIGIN_PREFIX),
-            )
-        ).scalars()
+        origins = reads.origins_with_prefix(conn, source_id, ORIGIN_PREFIX)
         done = {origin.removeprefix(ORIGIN_PREFIX) for origin in origins}
-        return done, repo.latest_observation_time(conn, source_id)
+        return done, reads.latest_observation_time(conn, source_id)

@@ -14,8 +14,14 @@ A second run waits for the lock up to `timeout` seconds (polling), then raises
 `BEGIN IMMEDIATE`) still guard each write; this lock makes the whole run exclusive, so two
 runs never fetch and compare against the same state at once.
 
->>> with run_lock(engine, "auriko", timeout=60):          # doctest: +SKIP
-...     pipeline.fetch()
+>>> import tempfile
+>>> from tracker.store.db import open_database
+>>> engine = open_database(f"sqlite:///{tempfile.mkdtemp()}/tracker.db")
+>>> with run_lock(engine, "auriko", timeout=60):  # fetch, store, notify in here
+...     with run_lock(engine, "auriko", timeout=0.1):
+...         pass
+Traceback (most recent call last):
+tracker.errors.LockBusyError: another run of source 'auriko' is in progress (lock file ...
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 
 from tracker.errors import LockBusyError
+from tracker.store import reads, writes
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +70,9 @@ def sqlite_lock_path(engine: Engine, source: str) -> Path | None:
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    from tracker.pipeline import safe_filename
+    from tracker.publish import slug
 
-    name = safe_filename(source)
+    name = slug(source, fallback="source")
     if name != source:  # keep distinct names distinct once made safe for a file name
         name = f"{name}-{zlib.crc32(source.encode()):08x}"
     path = Path(database).expanduser()
@@ -130,18 +137,15 @@ def _postgresql_lock(engine: Engine, source: str, timeout: float,
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     held = False
     try:
-        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        schema = reads.current_schema(conn)
         key = zlib.crc32(f"{schema}:{source}".encode()) - 2**31
-        _acquire(lambda: _try_pg_lock(conn, key), source, timeout,
+        _acquire(lambda: writes.try_advisory_lock(conn, _PG_LOCK_CLASS, key), source, timeout,
                  "PostgreSQL advisory lock", cancel)
         held = True
         try:
             yield
         finally:
-            released = conn.execute(
-                text("SELECT pg_advisory_unlock(:cls, :key)"),
-                {"cls": _PG_LOCK_CLASS, "key": key},
-            ).scalar_one()
+            released = writes.advisory_unlock(conn, _PG_LOCK_CLASS, key)
             held = False
             if not released:
                 log.warning("source %s: the run lock was lost during the run (the database "
@@ -152,9 +156,3 @@ def _postgresql_lock(engine: Engine, source: str, timeout: float,
             conn.invalidate()
         conn.close()
 
-
-def _try_pg_lock(conn: Connection, key: int) -> bool:
-    got = conn.execute(
-        text("SELECT pg_try_advisory_lock(:cls, :key)"), {"cls": _PG_LOCK_CLASS, "key": key}
-    ).scalar_one()
-    return bool(got)

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 _SECRETS: set[str] = set()
 
@@ -20,6 +21,45 @@ def scrub(text: str) -> str:
     for secret in _SECRETS:
         text = text.replace(secret, "***")
     return text
+
+
+# SQLAlchemy dialects (the scheme before any `+driver`): such a URL is a database URL.
+_DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle",
+                               "mssql"})
+# Apprise schemes whose host is a plain server name, shown; other schemes (slack://,
+# discord://, ...) carry tokens where the host would be, so only the scheme is shown.
+_HOST_IS_SAFE = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "http", "https"})
+
+
+def redact_url(url: str, *, database: bool | None = None) -> str:
+    """A URL as messages, logs and labels may show it.
+
+    A database URL (a SQLAlchemy dialect's scheme, or `database=True`) keeps everything but
+    the password: `postgresql+psycopg://tracker:***@db/tracker`. Any other URL is a
+    notification (Apprise) URL, which carries secrets anywhere: only its scheme is kept, and
+    its host when that is a plain server name (`json://hooks.internal:8080/…`, `slack://…`).
+    """
+    if database is None:
+        scheme = url.partition("://")[0] if "://" in url else url.partition(":")[0]
+        database = scheme.partition("+")[0].lower() in _DATABASE_SCHEMES
+    if database:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "<unparseable URL>"
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname if scheme in _HOST_IS_SAFE else None
+    except ValueError:
+        return "<invalid URL>"
+    if host:
+        port = f":{parts.port}" if parts.port else ""
+        return f"{scheme}://{host}{port}/…"
+    return f"{scheme}://…" if scheme else "<invalid URL>"
 
 
 class _ScrubFilter(logging.Filter):

@@ -14,8 +14,20 @@ per source. A delivery that fails is logged and left pending, so the next run se
 a notification never fails a run and never loses a snapshot. Apprise is imported only when a
 message is about to be sent, so runs without notifications start as fast as before.
 
->>> notifier = Notifier(engine, settings.notify, reports_dir=settings.reports_dir)  # doctest: +SKIP
->>> notifier.after_run("auriko", result)                                            # doctest: +SKIP
+>>> from tracker.config import NotifyRule, SourceConfig
+>>> from tracker.demo import demo_catalogs
+>>> from tracker.pipeline import Pipeline
+>>> from tracker.store.db import open_database
+>>> engine = open_database("sqlite://")
+>>> pipeline = Pipeline(engine, SourceConfig(name="auriko"))
+>>> sent = []  # (a test double for `apprise_send`)
+>>> notifier = Notifier(engine, [NotifyRule(name="ops", url=("json://hooks.internal/x",))],
+...                     send=lambda url, title, body, kind: sent.append(title))
+>>> for body in demo_catalogs()[:2]:
+...     result = pipeline.ingest(body, origin="fetch")
+...     notifier.after_run("auriko", result.observation_id)
+>>> sent
+['auriko: catalog 2026-11-01.1 → 2026-11-02.1: 7 price changes']
 """
 
 from __future__ import annotations
@@ -28,25 +40,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-from sqlalchemy import Connection, Engine, Text, and_, cast, func, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from tracker.config import NotifyRule
 from tracker.diff import Change
 from tracker.errors import ConfigError
-from tracker.logs import register_secret, scrub
-from tracker.store import repo
-from tracker.store.schema import changes, notifications, observations, snapshots
+from tracker.logs import redact_url, register_secret, scrub
+from tracker.reports.phrases import count_text, markdown_line
+from tracker.store import reads, writes
+from tracker.store.reads import Transition
 
 log = logging.getLogger(__name__)
 
-SUCCESS_OUTCOMES = ("new", "unchanged", "reverted")
-FAILURE_OUTCOMES = ("failed", "rejected")
-TRANSITION_OUTCOMES = ("new", "reverted")
 # Only what `fetch` and `schedule` observed is announced: not ingests or git backfills.
 NOTIFIED_ORIGIN = "fetch"
 
@@ -55,9 +63,6 @@ MAX_LINES = 12
 MAX_TRANSITIONS = 5
 # Transitions read per run and target; a long backlog is worked off over several runs.
 MAX_PENDING = 100
-# Schemes whose host is a plain server name, shown in labels; other schemes (slack://,
-# discord://, ...) carry tokens where the host would be, so only the scheme is shown.
-_HOST_IS_SAFE = {"json", "jsons", "form", "forms", "xml", "xmls", "http", "https"}
 
 
 class DeliveryError(Exception):
@@ -84,36 +89,11 @@ class Target:
         return f"{self.rule.name} ({redact_url(self.url)})"
 
 
-@dataclass
-class Transition:
-    """One stored transition of a source, with its change records."""
-
-    observation_id: int
-    observed_at: datetime
-    from_label: str
-    to_label: str
-    changes: list[Change]
-
-
 @dataclass(frozen=True)
 class Message:
     title: str
     body: str
     kind: str = "info"
-
-
-def redact_url(url: str) -> str:
-    """An Apprise URL for logs and labels: the scheme, and the host when it is no secret."""
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname if scheme in _HOST_IS_SAFE else None
-    except ValueError:
-        return "<invalid URL>"
-    if host:
-        port = f":{parts.port}" if parts.port else ""
-        return f"{scheme}://{host}{port}/…"
-    return f"{scheme}://…" if scheme else "<invalid URL>"
 
 
 # --- filters ---
@@ -175,70 +155,6 @@ def _priority(change: Change) -> tuple[int, float]:
     return (3 + order.index(kind), 0.0) if kind in order else (3 + len(order), 0.0)
 
 
-def change_line(change: Change) -> str:
-    """One change as a Markdown bullet's text; remote strings escaped."""
-    from tracker.reports.format import (
-        format_count,
-        format_json,
-        format_pct,
-        format_price,
-        md_escape,
-        policy_label,
-    )
-
-    kind = change["kind"]
-    model = f"**{md_escape(change.get('model'))}**" if change.get("model") else "catalog"
-    provider = md_escape(change.get("provider")) if change.get("provider") else None
-    where = f"{model} on {provider}" if provider else model
-    old, new = change.get("old"), change.get("new")
-    if kind == "price_changed":
-        side = str(change.get("field") or "").removesuffix("_price") or "price"
-        pct = change.get("change_pct")
-        move = format_pct(pct) if pct is not None else "new charge"
-        return f"{where}: {side} price {format_price(old)} → {format_price(new)} ({move})"
-    if kind == "data_policy_changed":
-        flag = " (**weakened**)" if change.get("weakened") else (
-            " (**became unknown**)" if change.get("became_unknown") else "")
-        return (f"{where}: data policy {md_escape(policy_label(old))} → "
-                f"{md_escape(policy_label(new))}{flag}")
-    if kind in ("model_added", "model_removed"):
-        verb = "added" if kind == "model_added" else "removed"
-        names = change_providers(change)
-        via = f" ({', '.join(md_escape(n) for n in names[:5])}{', …' if len(names) > 5 else ''})"
-        return f"{model} {verb}{via if names else ''}"
-    if kind in ("provider_added", "provider_removed"):
-        verb = "added" if kind == "provider_added" else "removed"
-        return f"{model}: provider {provider} {verb}"
-    if kind == "context_window_changed":
-        return f"{where}: context window {format_count(old)} → {format_count(new)}"
-    if kind == "endpoints_changed":
-        def listing(value: Any) -> str:
-            return ", ".join(md_escape(v) for v in value) if isinstance(value, list) else "none"
-
-        return f"{where}: endpoints {listing(old)} → {listing(new)}"
-    label = kind.replace("_", " ") if kind != "field_changed" else md_escape(change.get("field"))
-    return (f"{where}: {label} {md_escape(format_json(old, limit=60))} → "
-            f"{md_escape(format_json(new, limit=60))}")
-
-
-def _counts(records: Sequence[Change]) -> str:
-    from tracker.reports.changelog import KIND_LABELS
-
-    tally: dict[str, int] = {}
-    for change in records:
-        tally[change["kind"]] = tally.get(change["kind"], 0) + 1
-    weakened = sum(1 for c in records if c["kind"] == "data_policy_changed" and c.get("weakened"))
-    parts = []
-    for kind in [*KIND_LABELS, *sorted(set(tally) - set(KIND_LABELS))]:
-        n = tally.get(kind, 0)
-        if not n:
-            continue
-        one, many = KIND_LABELS.get(kind, (kind.replace("_", " "),) * 2)
-        note = f" ({weakened} weakened)" if kind == "data_policy_changed" and weakened else ""
-        parts.append(f"{n} {one if n == 1 else many}{note}")
-    return ", ".join(parts)
-
-
 def changes_message(
     source: str,
     items: Sequence[tuple[Transition, list[Change]]],
@@ -246,14 +162,14 @@ def changes_message(
     reports_dir: Path | None,
 ) -> Message:
     """The Markdown message for the filtered changes of one or more transitions."""
-    from tracker.pipeline import changelog_stem
+    from tracker.publish import changelog_stem
     from tracker.reports.format import md_escape
 
     everything = [c for _, chosen in items for c in chosen]
     first, last = items[0][0], items[-1][0]
-    span = (f"{first.from_label} → {last.to_label}" if len(items) == 1
-            else f"{first.from_label} → {last.to_label} ({len(items)} versions)")
-    title = f"{source}: catalog {span}: {_counts(everything)}"
+    span = (f"{first.before.label} → {last.after.label}" if len(items) == 1
+            else f"{first.before.label} → {last.after.label} ({len(items)} versions)")
+    title = f"{source}: catalog {span}: {count_text(everything)}"
     lines: list[str] = []
     budget = MAX_LINES
     shown = items[-MAX_TRANSITIONS:]
@@ -266,19 +182,19 @@ def changes_message(
         total = len(transition.changes)
         filtered = f" ({len(chosen)} of {total} changes match)" if len(chosen) != total else ""
         lines.append(
-            f"**{md_escape(source)}** catalog **{md_escape(transition.from_label)} → "
-            f"{md_escape(transition.to_label)}** (observed "
+            f"**{md_escape(source)}** catalog **{md_escape(transition.before.label)} → "
+            f"{md_escape(transition.after.label)}** (observed "
             f"{transition.observed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC): "
-            f"{_counts(chosen)}{filtered}.\n"
+            f"{count_text(chosen)}{filtered}.\n"
         )
         ordered = sorted(chosen, key=_priority)
         for change in ordered[:max(budget, 0)]:
-            lines.append(f"- {change_line(change)}")
+            lines.append(f"- {markdown_line(change)}")
         if len(ordered) > max(budget, 0):
             lines.append(f"- …and {len(ordered) - max(budget, 0)} more")
         budget -= len(ordered)
         if reports_dir is not None:
-            stem = changelog_stem(source, transition.observed_at, transition.to_label)
+            stem = changelog_stem(source, transition.observed_at, transition.after.label)
             path = reports_dir / f"{stem}.md"
             if path.exists():
                 lines.append(f"\nChangelog: `{path.resolve()}`")
@@ -404,7 +320,7 @@ class Notifier:
             if not targets:
                 return
             with self.engine.connect() as conn:
-                source_id = repo.source_id(conn, source)
+                source_id = reads.source_id(conn, source)
             if source_id is None:
                 return
             for target in targets:
@@ -417,7 +333,8 @@ class Notifier:
                        observation_id: int | None) -> None:
         with self.engine.begin() as conn:
             state = _state(conn, target, source_id, observation_id)
-            pending = _pending_transitions(conn, source_id, state.delivered_through)
+            pending = reads.transitions_after(conn, source, source_id, state.delivered_through,
+                                              origin=NOTIFIED_ORIGIN, limit=MAX_PENDING)
             streak = _failure_streak(conn, source_id) if target.rule.on_failure else None
         rule = target.rule
 
@@ -432,7 +349,8 @@ class Notifier:
                 count = sum(len(chosen) for _, chosen in items)
                 log.info("notify %s: sent %d change%s of source %s", target.label, count,
                          "" if count == 1 else "s", source)
-            self._save(target, source_id, delivered_through=through)
+            with self.engine.begin() as conn:
+                writes.set_delivered_through(conn, target.key, source_id, through)
 
         if streak is None or rule.on_failure is None:
             return
@@ -443,11 +361,11 @@ class Notifier:
             if self._deliver(target, source_id, message):
                 log.info("notify %s: sent a failure alert for source %s (%d failed runs)",
                          target.label, source, streak.count)
-                self._save(target, source_id, failure_alert_from=streak.first_id)
+                self._set_failure_alert(target, source_id, streak.first_id)
         elif (streak.count == 0 and state.failure_alert_from is not None and streak.latest
               and self._deliver(target, source_id, recovery_message(source, streak.latest))):
             log.info("notify %s: sent a recovery notice for source %s", target.label, source)
-            self._save(target, source_id, failure_alert_from=None)
+            self._set_failure_alert(target, source_id, None)
 
     def _deliver(self, target: Target, source_id: int, message: Message) -> bool:
         now = datetime.now(UTC)
@@ -456,34 +374,18 @@ class Notifier:
         except Exception as exc:
             error = " ".join(scrub(str(exc) or type(exc).__name__).split())[:500]
             with self.engine.begin() as conn:
-                conn.execute(
-                    update(notifications)
-                    .where(notifications.c.target == target.key,
-                           notifications.c.source_id == source_id)
-                    .values(last_attempt_at=now, last_error=error,
-                            failed_attempts=notifications.c.failed_attempts + 1)
-                )
+                writes.record_delivery_failure(conn, target.key, source_id, now, error)
             log.warning("notify %s: delivery failed (%s); the next run tries again",
                         target.label, error)
             return False
         with self.engine.begin() as conn:
-            conn.execute(
-                update(notifications)
-                .where(notifications.c.target == target.key,
-                       notifications.c.source_id == source_id)
-                .values(last_attempt_at=now, last_delivered_at=now, last_error=None,
-                        failed_attempts=0)
-            )
+            writes.record_delivery(conn, target.key, source_id, now)
         return True
 
-    def _save(self, target: Target, source_id: int, **values: Any) -> None:
+    def _set_failure_alert(self, target: Target, source_id: int,
+                           first_failure_id: int | None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                update(notifications)
-                .where(notifications.c.target == target.key,
-                       notifications.c.source_id == source_id)
-                .values(**values)
-            )
+            writes.set_failure_alert(conn, target.key, source_id, first_failure_id)
 
 
 # --- state queries ---
@@ -493,71 +395,18 @@ def _state(conn: Connection, target: Target, source_id: int,
            observation_id: int | None) -> Any:
     """The target's row for the source, created on first use: a new target starts with the
     current run (it is not told about history from before it was configured)."""
-    query = select(notifications).where(notifications.c.target == target.key,
-                                        notifications.c.source_id == source_id)
-    row = conn.execute(query).first()
+    row = reads.notification_state(conn, target.key, source_id)
     if row is not None:
         return row
     if observation_id is not None:
         start = observation_id - 1
     else:
-        start = conn.execute(
-            select(func.coalesce(func.max(observations.c.id), 0))
-            .where(observations.c.source_id == source_id)
-        ).scalar_one()
-    conn.execute(insert(notifications).values(
-        target=target.key, label=target.label[:500], source_id=source_id,
-        delivered_through=start, failed_attempts=0,
-    ))
-    return conn.execute(query).one()
-
-
-def _label(version: str | None, content_hash: str) -> str:
-    return version or f"#{content_hash[:12]}"
-
-
-def _pending_transitions(conn: Connection, source_id: int, after: int) -> list[Transition]:
-    old, new = snapshots.alias("old"), snapshots.alias("new")
-    rows = conn.execute(
-        select(
-            observations.c.id, observations.c.observed_at,
-            old.c.catalog_version.label("old_version"), old.c.content_hash.label("old_hash"),
-            new.c.catalog_version.label("new_version"), new.c.content_hash.label("new_hash"),
-        )
-        .join(old, old.c.id == observations.c.previous_snapshot_id)
-        .join(new, new.c.id == observations.c.snapshot_id)
-        .where(
-            observations.c.source_id == source_id,
-            observations.c.id > after,
-            observations.c.origin == NOTIFIED_ORIGIN,
-            observations.c.outcome.in_(TRANSITION_OUTCOMES),
-        )
-        .order_by(observations.c.id)
-        .limit(MAX_PENDING)
-    ).all()
-    if not rows:
-        return []
-    transitions = {
-        row.id: Transition(row.id, row.observed_at, _label(row.old_version, row.old_hash),
-                           _label(row.new_version, row.new_hash), [])
-        for row in rows
-    }
-    # old/new as text, decoded here: on SQLite a JSON column has NUMERIC affinity, so a price
-    # stored as the JSON text "2.5" comes back as a number the JSON type cannot decode.
-    for row in conn.execute(
-        select(changes.c.observation_id, changes.c.kind, changes.c.model, changes.c.provider,
-               changes.c.field, cast(changes.c.old, Text).label("old"),
-               cast(changes.c.new, Text).label("new"), changes.c.change_pct,
-               changes.c.weakened)
-        .where(changes.c.observation_id.in_(list(transitions)))
-        .order_by(changes.c.id)
-    ):
-        decoded = SimpleNamespace(**row._asdict())
-        decoded.old = None if row.old is None else orjson.loads(row.old)
-        decoded.new = None if row.new is None else orjson.loads(row.new)
-        record = repo.change_from_row(decoded)  # type: ignore[arg-type]
-        transitions[row.observation_id].changes.append(record)
-    return list(transitions.values())
+        start = reads.max_observation_id(conn, source_id)
+    writes.insert_notification_state(conn, target=target.key, label=target.label[:500],
+                                     source_id=source_id, delivered_through=start)
+    row = reads.notification_state(conn, target.key, source_id)
+    assert row is not None
+    return row
 
 
 @dataclass
@@ -571,27 +420,12 @@ class FailureStreak:
 
 def _failure_streak(conn: Connection, source_id: int) -> FailureStreak:
     """The failed runs since the last successful one (fetches only), oldest first."""
-    fetches = and_(observations.c.source_id == source_id,
-                   observations.c.origin == NOTIFIED_ORIGIN)
-    last_ok = conn.execute(
-        select(observations.c.id, observations.c.observed_at)
-        .where(fetches, observations.c.outcome.in_(SUCCESS_OUTCOMES))
-        .order_by(observations.c.id.desc()).limit(1)
-    ).first()
+    last_ok = reads.last_success_of_origin(conn, source_id, NOTIFIED_ORIGIN)
     after = last_ok.id if last_ok is not None else 0
-    failures = conn.execute(
-        select(observations.c.id, observations.c.observed_at, observations.c.outcome,
-               observations.c.http_status, observations.c.error)
-        .where(fetches, observations.c.id > after,
-               observations.c.outcome.in_(FAILURE_OUTCOMES))
-        .order_by(observations.c.id)
-    ).all()
+    failures = reads.failures_of_origin_after(conn, source_id, NOTIFIED_ORIGIN, after)
     last_success_at = last_ok.observed_at if last_ok is not None else None
     if not failures:
-        latest = conn.execute(
-            select(observations.c.outcome, observations.c.observed_at)
-            .where(fetches).order_by(observations.c.id.desc()).limit(1)
-        ).first()
+        latest = reads.latest_of_origin(conn, source_id, NOTIFIED_ORIGIN)
         return FailureStreak(0, latest=latest, last_success_at=last_success_at)
     return FailureStreak(len(failures), failures[0].id, failures[0].observed_at, failures[-1],
                          last_success_at)

@@ -1,9 +1,17 @@
 """One run of the pipeline: fetch, validate, store if new, diff, write changelogs.
 
->>> from tracker.pipeline import Pipeline
->>> pipeline = Pipeline.open(settings, source_name="auriko")        # doctest: +SKIP
->>> result = pipeline.fetch()                                       # doctest: +SKIP
->>> result.outcome, [c["kind"] for c in result.changes]            # doctest: +SKIP
+>>> from tracker.config import SourceConfig
+>>> from tracker.demo import demo_catalogs
+>>> from tracker.store.db import open_database
+>>> pipeline = Pipeline(open_database("sqlite://"), SourceConfig("auriko"))
+>>> first, second = demo_catalogs()[:2]
+>>> result = pipeline.ingest(first)
+>>> result.outcome, result.snapshot.model_count
+('new', 39)
+>>> pipeline.ingest(first).outcome
+'unchanged'
+>>> sorted({c["kind"] for c in pipeline.ingest(second).changes})
+['price_changed']
 
 Every poll becomes an observation, whatever its outcome. A payload that fails validation or a
 remote that fails never creates a snapshot. A snapshot, its interval rows, the observation and
@@ -18,11 +26,11 @@ import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from tracker.catalog import Catalog
 from tracker.client import ClientOptions, fetch_catalog
@@ -36,9 +44,12 @@ from tracker.errors import (
     TrackerError,
     UsageError,
 )
+from tracker.publish import write_changelog
 from tracker.sources import adapter_for
-from tracker.store import rawbody, repo
-from tracker.store.repo import SnapshotInfo, iso
+from tracker.store import rawbody, reads, writes
+from tracker.store.reads import SnapshotInfo
+from tracker.timeutil import iso, now
+from tracker.vocabulary import TRANSITION_OUTCOMES, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +73,7 @@ class RunResult:
 
     @property
     def is_transition(self) -> bool:
-        return self.outcome in ("new", "reverted") and self.previous is not None
+        return self.outcome in TRANSITION_OUTCOMES and self.previous is not None
 
     def diff_json(self) -> dict[str, Any]:
         """The guide's diff object for this transition."""
@@ -208,10 +219,10 @@ class Pipeline:
             self._lock(conn)
             result = self._store(conn, catalog, content_hash, body, observed_at=observed_at,
                                  http_status=http_status, origin=origin, started=started)
-        if result.outcome == "suspicious":
+        if result.outcome == Outcome.SUSPICIOUS:
             raise SuspiciousCatalogError(result.error or "catalog held as suspicious",
                                          observation_id=result.observation_id)
-        if result.snapshot is not None and result.outcome == "new":
+        if result.snapshot is not None and result.outcome == Outcome.NEW:
             self._cache.put(result.snapshot.id, catalog, body)
         if result.is_transition and write_changelogs and self.reports_dir is not None:
             result.changelogs = write_changelog(self.reports_dir, result)
@@ -228,13 +239,13 @@ class Pipeline:
         body: bytes | None = None,
     ) -> int:
         """Store a failed or rejected poll as an observation (no snapshot)."""
-        outcome = "rejected" if isinstance(error, PayloadError) else "failed"
+        outcome = (Outcome.REJECTED if isinstance(error, PayloadError) else Outcome.FAILED).value
         stored_body = None
         if body is not None:
             stored_body = rawbody.compress(body)[:MAX_REJECTED_BODY]
         with self.engine.begin() as conn:
             self._lock(conn)
-            observation_id = repo.record_observation(
+            observation_id = writes.record_observation(
                 conn,
                 source_id=self._ensure_source(conn, observed_at),
                 observed_at=observed_at,
@@ -252,8 +263,8 @@ class Pipeline:
 
     def _is_current_body(self, raw_sha256: str) -> bool:
         with self.engine.connect() as conn:
-            source = repo.source_id(conn, self.source.name)
-            state = repo.state_at(conn, source) if source is not None else None
+            source = reads.source_id(conn, self.source.name)
+            state = reads.state_at(conn, source) if source is not None else None
         return state is not None and state[0].raw_sha256 == raw_sha256
 
     def _record_same_bytes(
@@ -269,21 +280,21 @@ class Pipeline:
         """Record an unchanged observation of the current snapshot's exact bytes; None when
         the state moved on meanwhile or the time is out of order (the full path decides)."""
         source = self._ensure_source(conn, observed_at)
-        state = repo.state_at(conn, source)
-        newest = repo.latest_observation_time(conn, source)
+        state = reads.state_at(conn, source)
+        newest = reads.latest_observation_time(conn, source)
         if state is None or state[0].raw_sha256 != raw_sha256:
             return None
         if newest is not None and observed_at < newest:
             return None
         current = state[0]
-        repo.touch_snapshot(conn, current.id, observed_at)
-        observation_id = repo.record_observation(
+        writes.touch_snapshot(conn, current.id, observed_at)
+        observation_id = writes.record_observation(
             conn, source_id=source, observed_at=observed_at, http_status=http_status,
             catalog_version=current.catalog_version, content_hash=current.content_hash,
-            duration_ms=_elapsed_ms(started), origin=origin, outcome="unchanged",
+            duration_ms=_elapsed_ms(started), origin=origin, outcome=Outcome.UNCHANGED.value,
             snapshot_id=current.id,
         )
-        return RunResult(self.source.name, "unchanged", observed_at, observation_id,
+        return RunResult(self.source.name, Outcome.UNCHANGED.value, observed_at, observation_id,
                          snapshot=current, previous=current)
 
     def _store(
@@ -299,7 +310,7 @@ class Pipeline:
         started: float,
     ) -> RunResult:
         source = self._ensure_source(conn, observed_at)
-        newest = repo.latest_observation_time(conn, source)
+        newest = reads.latest_observation_time(conn, source)
         if newest is not None and observed_at < newest:
             raise UsageError(
                 f"refusing to ingest a catalog observed at {iso(observed_at)}: source "
@@ -307,9 +318,9 @@ class Pipeline:
                 "ingest versions oldest first"
             )
         identity = catalog.catalog_version or content_hash
-        state = repo.state_at(conn, source)
+        state = reads.state_at(conn, source)
         current = state[0] if state else None
-        existing = repo.snapshot_by_identity(conn, source, identity)
+        existing = reads.snapshot_by_identity(conn, source, identity)
 
         observation = {
             "source_id": source,
@@ -327,52 +338,52 @@ class Pipeline:
                     "content seen under this version is kept",
                     existing.catalog_version,
                 )
-            repo.touch_snapshot(conn, existing.id, observed_at)
-            observation_id = repo.record_observation(
-                conn, **observation, outcome="unchanged", snapshot_id=existing.id
+            writes.touch_snapshot(conn, existing.id, observed_at)
+            observation_id = writes.record_observation(
+                conn, **observation, outcome=Outcome.UNCHANGED.value, snapshot_id=existing.id
             )
-            return RunResult(self.source.name, "unchanged", observed_at, observation_id,
+            return RunResult(self.source.name, Outcome.UNCHANGED.value, observed_at, observation_id,
                              snapshot=existing, previous=current)
 
         held = self._hold_reason(conn, source, catalog, content_hash, current)
         if held is not None:
-            observation_id = repo.record_observation(
-                conn, **observation, outcome="suspicious", error=held,
+            observation_id = writes.record_observation(
+                conn, **observation, outcome=Outcome.SUSPICIOUS.value, error=held,
                 rejected_body=rawbody.compress(body)[:MAX_REJECTED_BODY],
             )
-            return RunResult(self.source.name, "suspicious", observed_at, observation_id,
-                             previous=current, error=held)
+            return RunResult(self.source.name, Outcome.SUSPICIOUS.value, observed_at,
+                             observation_id, previous=current, error=held)
 
         target: SnapshotInfo | None
         if existing is not None:
-            outcome, target = "reverted", existing
-            repo.touch_snapshot(conn, existing.id, observed_at)
+            outcome, target = Outcome.REVERTED.value, existing
+            writes.touch_snapshot(conn, existing.id, observed_at)
             new_catalog = self._catalog(conn, source, existing)
         else:
-            outcome = "new"
-            base_id = repo.newest_snapshot_id(conn, source)
+            outcome = Outcome.NEW.value
+            base_id = reads.newest_snapshot_id(conn, source)
             base = None
             if base_id is not None:
-                base_info = repo.snapshot_by_id(conn, source, base_id)
+                base_info = reads.snapshot_by_id(conn, source, base_id)
                 assert base_info is not None
                 base_catalog, base_raw = self._catalog_and_raw(conn, source, base_info)
                 base = (base_id, base_catalog, base_raw)
-            snapshot_id = repo.insert_snapshot(
+            snapshot_id = writes.insert_snapshot(
                 conn, source=source, catalog=catalog, content_hash=content_hash, raw=body,
                 observed_at=observed_at, base=base,
             )
-            target = repo.snapshot_by_id(conn, source, snapshot_id)
+            target = reads.snapshot_by_id(conn, source, snapshot_id)
             new_catalog = catalog
         assert target is not None
 
         old_catalog = self._catalog(conn, source, current) if current is not None else None
         records = diff_catalogs(old_catalog, new_catalog)
-        observation_id = repo.record_observation(
+        observation_id = writes.record_observation(
             conn, **observation, outcome=outcome, snapshot_id=target.id,
             previous_snapshot_id=current.id if current is not None else None,
         )
         if current is not None:
-            repo.record_changes(
+            writes.record_changes(
                 conn, source=source, observation_id=observation_id, observed_at=observed_at,
                 from_snapshot=current.id, to_snapshot=target.id, records=records,
             )
@@ -415,16 +426,16 @@ class Pipeline:
         observations, so that seeing it again now accepts it."""
         if self.accept_shrink_after < 2:
             return False
-        recent = repo.observations_for(conn, source, limit=self.accept_shrink_after - 1)
+        recent = reads.observations_for(conn, source, limit=self.accept_shrink_after - 1)
         return len(recent) == self.accept_shrink_after - 1 and all(
-            row.outcome == "suspicious" and row.content_hash == content_hash for row in recent
+            row.outcome == Outcome.SUSPICIOUS and row.content_hash == content_hash for row in recent
         )
 
     def _catalog(self, conn: Connection, source: int, snapshot: SnapshotInfo) -> Catalog:
         cached = self._cache.get(snapshot.id)
         if cached is not None:
             return cached[0]
-        catalog = repo.load_catalog(conn, source, snapshot)
+        catalog = reads.load_catalog(conn, source, snapshot)
         self._cache.put(snapshot.id, catalog, None)
         return catalog
 
@@ -434,15 +445,15 @@ class Pipeline:
         cached = self._cache.get(snapshot.id)
         if cached is not None and cached[1] is not None:
             return cached[0], cached[1]
-        catalog = cached[0] if cached else repo.load_catalog(conn, source, snapshot)
-        raw = repo.raw_body(conn, snapshot.id)
+        catalog = cached[0] if cached else reads.load_catalog(conn, source, snapshot)
+        raw = reads.raw_body(conn, snapshot.id)
         self._cache.put(snapshot.id, catalog, raw)
         return catalog, raw
 
     def _ensure_source(self, conn: Connection, moment: datetime) -> int:
         # Looked up in every transaction, not cached: a source created by a transaction that
         # then rolled back does not exist, and a cached id would fail every later run.
-        return repo.ensure_source(
+        return writes.ensure_source(
             conn,
             name=self.source.name,
             kind=self.source.kind,
@@ -455,51 +466,7 @@ class Pipeline:
         """Serialize writers of one source (SQLite's BEGIN IMMEDIATE already does)."""
         if conn.dialect.name == "postgresql":
             key = zlib.crc32(f"catalog-tracker:{self.source.name}".encode())
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def write_changelog(reports_dir: Path, result: RunResult) -> list[Path]:
-    """Write `changelog-<time>-<version>.md` and `.html` for a transition; return the paths."""
-    from tracker.reports import changelog_html, changelog_markdown
-
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    assert result.snapshot is not None
-    stem = changelog_stem(result.source, result.observed_at, result.snapshot.label)
-    diff = result.diff_json()
-    diff["source"] = result.source
-    paths = []
-    for suffix, render in ((".md", changelog_markdown), (".html", changelog_html)):
-        path = reports_dir / f"{stem}{suffix}"
-        write_atomically(path, render(diff))
-        paths.append(path)
-    return paths
-
-
-def changelog_stem(source: str, observed_at: datetime, label: str) -> str:
-    """`changelog-<time>-<version>`; other sources than the default one add their name
-    (`changelog-<time>-openrouter-<version>`), so that sources sharing a reports directory
-    never overwrite each other's changelogs."""
-    from tracker.config import DEFAULT_SOURCE
-
-    where = "" if source == DEFAULT_SOURCE else f"{safe_filename(source)}-"
-    return f"changelog-{observed_at:%Y%m%dT%H%M%SZ}-{where}{safe_filename(label)}"
-
-
-def write_atomically(path: Path, content: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(content, encoding="utf-8")
-    tmp.replace(path)
-
-
-def safe_filename(label: str) -> str:
-    """A remote string made safe as part of a file name."""
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in label)
-    return cleaned.strip("._")[:80] or "catalog"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+            writes.advisory_xact_lock(conn, key)
 
 
 def _elapsed_ms(started: float | None) -> int | None:

@@ -3,9 +3,19 @@
 `tracker fetch` runs it once; `tracker schedule` runs it on every tick. One source failing
 never stops the others; the run's exit code is the worst of its sources' (see `worst_code`).
 
->>> runner = Runner(settings, engine, settings.run_sources())        # doctest: +SKIP
->>> report = runner.run_once()                                       # doctest: +SKIP
->>> report.exit_code, [o.outcome for o in report.outcomes]           # doctest: +SKIP
+>>> from tracker.config import SourceConfig, load_settings
+>>> from tracker.demo import DEMO_KEY, demo_catalogs, serve_catalogs
+>>> from tracker.store.db import open_database
+>>> engine = open_database("sqlite://")
+>>> with serve_catalogs() as server:                  # a loopback server plays the router
+...     server.body = demo_catalogs()[0]
+...     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+...     demo = SourceConfig("demo", base_url=url, api_key=DEMO_KEY)
+...     report = Runner(load_settings(environ={}), engine, [demo], environ={}).run_once()
+>>> report.exit_code, [o.outcome for o in report.outcomes]
+(0, ['new'])
+>>> worst_code([0, 3, 5])
+3
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +118,7 @@ class Runner:
         stop: threading.Event | None = None,
         failure_level: int = logging.WARNING,
         accept_shrink: bool = False,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -119,12 +130,15 @@ class Runner:
         self.failure_level = failure_level
         # Accept catalogs that would be held as suspicious (empty, too many models gone).
         self.accept_shrink = accept_shrink
+        # Where API keys and notification URLs are read from (None: the process environment).
+        self.environ = environ
         self._pipelines: dict[str, Pipeline] = {}
         self.notifier: Any = None
         if notify and settings.notify:
             from tracker.notify import Notifier
 
-            self.notifier = Notifier(engine, settings.notify, reports_dir=settings.reports_dir)
+            self.notifier = Notifier(engine, settings.notify, reports_dir=settings.reports_dir,
+                                     environ=environ)
 
     def run_once(self) -> RunReport:
         report = RunReport()
@@ -166,7 +180,7 @@ class Runner:
                                 accept_shrink=self.accept_shrink)
             self._pipelines[source.name] = pipeline
         # Read the key on every run: a key file (systemd credential) may have been rotated.
-        key = source.resolve_api_key()
+        key = source.resolve_api_key(self.environ)
         register_secret(key)
         return pipeline.fetch(api_key=key or "")
 
@@ -187,15 +201,15 @@ def _log_outcome(outcome: SourceOutcome, failure_level: int = logging.WARNING) -
     }
     took = f"in {outcome.duration:.2f} s"
     if result is not None:
-        label = result.snapshot.label if result.snapshot else None
-        extra.update(snapshot=label, changes=len(result.changes))
-        if result.outcome == "unchanged":
-            text = f"unchanged ({label})"
-        elif result.previous is None:
-            text = f"first snapshot {label}"
-        else:
-            verb = "new snapshot" if result.outcome == "new" else "returned to snapshot"
-            text = f"{verb} {label}, {len(result.changes)} changes"
+        from tracker.reports.phrases import count_text
+        from tracker.reports.terminal import outcome_sentence
+
+        extra.update(snapshot=result.snapshot.label if result.snapshot else None,
+                     changes=len(result.changes))
+        run = result.to_json()
+        text = outcome_sentence(run)
+        if result.is_transition:
+            text += f": {count_text(result.changes)}"
         log.info("%s: %s %s", outcome.source, text, took, extra=extra)
         return
     extra["error"] = outcome.message

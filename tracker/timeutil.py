@@ -7,6 +7,17 @@ from datetime import UTC, date, datetime, timedelta
 
 from tracker.errors import UsageError
 
+
+def now() -> datetime:
+    """The current time in UTC (the one clock every module reads)."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, to the second (microseconds when present)."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 _SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -67,3 +78,18 @@ def parse_duration(text: str) -> timedelta:
     except OverflowError:
         pass
     raise UsageError(f"not a duration: {text!r} (use e.g. 30s, 15m, 1h, 1h30m, 7d)")
+
+
+def format_age(age: timedelta | None) -> str:
+    """`45s`, `12m`, `3h 5m`, `2d 4h`; `never` for None."""
+    if age is None:
+        return "never"
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86_400
+    if seconds < 3600:
+        return f"{minutes}m"
+    if seconds < 86_400:
+        return f"{hours}h {minutes % 60}m" if minutes % 60 else f"{hours}h"
+    return f"{days}d {hours % 24}h" if hours % 24 else f"{days}d"

@@ -1,1 +1,3 @@
-"""Storage: SQLAlchemy tables, database setup and migrations, and the queries over them."""
+"""Storage, and every SQL statement of the tool: `schema` (the tables), `db` (engines and
+migrations), `reads` (every query), `writes` (every insert, update and lock), `rawbody` (the
+compressed bodies received)."""

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from tracker.errors import ConfigError, TrackerError
+from tracker.logs import redact_url
 
 # The newest migration in migrations/versions; a test checks it equals Alembic's head.
 HEAD_REVISION = "0003_wider_columns"
@@ -48,8 +49,11 @@ class SchemaError(TrackerError):
 
 
 def migrations_dir() -> Path:
-    """Where the installed Alembic scripts live (the top-level migrations/ of the checkout)."""
-    return Path(__file__).resolve().parent.parent / "migrations"
+    """Where the installed Alembic scripts live: the package `tracker.migrations` (in a
+    checkout, a link to the top-level migrations/)."""
+    from importlib.resources import files
+
+    return Path(str(files("tracker.migrations")))
 
 
 def create_db_engine(url: str) -> Engine:
@@ -78,9 +82,15 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         if not path.exists():
             # New database files are readable by their owner only: they hold the audit trail.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    engine = create_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **_JSON_CODEC
-    )
+    connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    pool: dict[str, Any] = {}
+    if not database or database == ":memory:":
+        # One in-memory database for the whole engine (every connection and thread sees it).
+        from sqlalchemy.pool import StaticPool
+
+        connect_args["check_same_thread"] = False
+        pool["poolclass"] = StaticPool
+    engine = create_engine(url, connect_args=connect_args, **pool, **_JSON_CODEC)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -152,17 +162,9 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def _redact(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
-
-
 def _first_line(exc: BaseException) -> str:
     return str(getattr(exc, "orig", exc)).strip().splitlines()[0]
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages and logs."""
-    return _redact(url)
+def _redact(url: str) -> str:
+    return redact_url(url, database=True)

@@ -1,5 +1,14 @@
-"""`tracker site DIR`: a static site of the catalog's history, served by any web server or
-opened from disk (relative links only; every page self-contained).
+"""Publishing files: changelogs of transitions, weekly report files, the Atom feed and the
+static site, all written through one atomic writer.
+
+>>> slug("gpt-4o/2024 08 06")
+'gpt-4o_2024_08_06'
+>>> changelog_stem("openrouter", datetime(2026, 11, 2, 9, tzinfo=UTC), "v2")
+'changelog-20261102T090000Z-openrouter-v2'
+
+`tracker site DIR` is a static site of the catalog's history, served by any web server or
+opened from disk (relative links only; every page self-contained):
+
 
     DIR/index.html               transitions newest first, weekly reports, sources
     DIR/changes/<time>-....html  the changelog of each transition
@@ -16,35 +25,90 @@ three for every model's history at once; each page kind is one compiled template
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+from tracker.timeutil import iso
+from tracker.vocabulary import Outcome
 
-from tracker import __version__
-from tracker.catalog import Catalog
-from tracker.reporting import (
-    ModelHistory,
-    Transition,
-    audit,
-    current_policies,
-    histories,
-    resolve_sources,
-    snapshot_map,
-    source_report,
-    source_span,
-    transitions,
-    week_label,
-    week_window,
-    weeks_between,
-)
-from tracker.store.repo import iso
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-__all__ = ["SiteResult", "build_site", "page_names", "slug"]
+    from tracker.catalog import Catalog
+    from tracker.history import ModelHistory, Transition
+    from tracker.pipeline import RunResult
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write `content` to `path` so that a reader sees the old file or the new one, never
+    half of one, and a crash never leaves the new name pointing at lost data: write a
+    temporary file beside it, fsync it, rename it over `path`, fsync the directory."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not supported here (some platforms cannot open a directory)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def slug(text: str, limit: int = 80, fallback: str = "x") -> str:
+    """`text` as part of a file name: ASCII letters, digits, `.`, `_` and `-` only (anything
+    else becomes `_`), at most `limit` characters, never empty and never hidden."""
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in text)
+    return cleaned.strip("._-")[:limit] or fallback
+
+
+def changelog_stem(source: str, observed_at: datetime, label: str) -> str:
+    """`changelog-<time>-<version>`; other sources than the default one add their name
+    (`changelog-<time>-openrouter-<version>`), so that sources sharing a reports directory
+    never overwrite each other's changelogs."""
+    from tracker.config import DEFAULT_SOURCE
+
+    where = "" if source == DEFAULT_SOURCE else f"{slug(source, fallback='source')}-"
+    return f"changelog-{observed_at:%Y%m%dT%H%M%SZ}-{where}{slug(label, fallback='catalog')}"
+
+
+def write_changelog(reports_dir: Path, result: RunResult) -> list[Path]:
+    """Write `changelog-<time>-<version>.md` and `.html` for a transition; return the paths."""
+    from tracker.reports import render
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    assert result.snapshot is not None
+    stem = changelog_stem(result.source, result.observed_at, result.snapshot.label)
+    diff = {**result.diff_json(), "source": result.source}
+    paths = []
+    for fmt in ("md", "html"):
+        path = reports_dir / f"{stem}.{fmt}"
+        write_atomically(path, render("changelog", fmt, diff))
+        paths.append(path)
+    return paths
+
+
+# --- the static site, weekly files and the feed ---
+
 
 NavLinks = list[tuple[str, str, bool]]
 
@@ -53,12 +117,6 @@ _HASHED_TAIL = re.compile(r"-[0-9a-f]{10}$")
 # Names Windows reserves whatever the extension: such a page gets a hashed name too.
 _RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                        *(f"lpt{i}" for i in range(10))})
-
-
-def slug(text: str, limit: int = 60) -> str:
-    """ASCII letters, digits, ``.``, ``_`` and ``-`` only; never empty, never hidden."""
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in text)
-    return cleaned.strip("._-")[:limit] or "x"
 
 
 def page_names(ids: Iterable[str]) -> dict[str, str]:
@@ -74,11 +132,11 @@ def page_names(ids: Iterable[str]) -> dict[str, str]:
             name = ident
         else:
             digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
-            name = f"{slug(ident).lower()}-{digest[:10]}"
+            name = f"{slug(ident, 60).lower()}-{digest[:10]}"
             length = 10
             while name in taken:  # a 40-bit collision: take more of the digest
                 length += 2
-                name = f"{slug(ident).lower()}-{digest[:length]}"
+                name = f"{slug(ident, 60).lower()}-{digest[:length]}"
         taken.add(name)
         names[ident] = name
     return names
@@ -114,8 +172,6 @@ def _nav(depth: int, here: str) -> NavLinks:
 
 
 def _write(path: Path, text: str, result: SiteResult) -> None:
-    from tracker.pipeline import write_atomically
-
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, text)
     result.files.append(path)
@@ -130,13 +186,20 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
     Pages this build no longer produces are removed from the site's own folders (changes/,
     weekly/, models/); nothing else in ``directory`` is touched.
     """
-    from tracker.reports import changelog_html
-    from tracker.reports.audit import audit_html, current_html
-    from tracker.reports.describe import count_text
-    from tracker.reports.feed import render_feed
-    from tracker.reports.history import history_html
-    from tracker.reports.report import render_report_html
-    from tracker.reports.site import site_index_html, site_models_html
+    from tracker import __version__
+    from tracker.history import (
+        audit,
+        current_policies,
+        histories,
+        resolve_sources,
+        snapshot_map,
+        source_report,
+        source_span,
+        transitions,
+    )
+    from tracker.reports import render
+    from tracker.reports.phrases import count_text
+    from tracker.windows import week_label, week_window, weeks_between
 
     moment = now or datetime.now(UTC)
     result = SiteResult(directory)
@@ -174,7 +237,8 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
     all_transitions = [t for source in data for t in source.transitions]
     for t, page in zip(all_transitions, change_page_names(all_transitions), strict=True):
         change_pages[(t.source, t.observation_id)] = page
-        _write(directory / page, changelog_html(t.diff_json(), nav=_nav(1, "")), result)
+        _write(directory / page, render("changelog", "html", t.diff_json(), nav=_nav(1, "")),
+               result)
         result.transitions += 1
 
     # Weekly reports.
@@ -190,7 +254,7 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
                    + (" (week in progress)" if in_progress else ""))
         week_pages.append((label, href, summary))
         _write(directory / href,
-               render_report_html(body, nav=_nav(1, ""), kicker=f"Weekly report {label}"),
+               render("report", "html", body, nav=_nav(1, ""), kicker=f"Weekly report {label}"),
                result)
         result.weeks += 1
 
@@ -201,7 +265,7 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
     for model_id in model_ids:
         items = [d.histories[model_id] for d in data if model_id in d.histories]
         _write(directory / "models" / f"{files[model_id]}.html",
-               history_html([h.to_json() for h in items], nav=_nav(1, "")), result)
+               render("history", "html", [h.to_json() for h in items], nav=_nav(1, "")), result)
         current = [h for h in items if h.current]
         offers_now = [spans[-1] for h in current for spans in h.providers.values()
                       if spans and spans[-1].end is None]
@@ -217,16 +281,17 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
         })
         result.models += 1
     _write(directory / "models" / "index.html",
-           site_models_html(model_rows, sources=source_names, nav=_nav(1, "models/index.html")),
+           render("site_models", "html", model_rows, sources=source_names,
+                  nav=_nav(1, "models/index.html")),
            result)
 
     # The audit trail and the policies now.
     audit_records = [r.to_json() for r in audit(engine, source_names)]
-    _write(directory / "audit.html", audit_html(
+    _write(directory / "audit.html", render("audit", "html",
         {"since": None, "until": iso(moment), "sources": source_names,
          "records": audit_records}, nav=_nav(0, "audit.html")), result)
     _write(directory / "policies.html",
-           current_html(current_policies(engine, source_names, moment).to_json(),
+           render("current", "html", current_policies(engine, source_names, moment).to_json(),
                         nav=_nav(0, "policies.html")), result)
 
     # The index: transitions newest first.
@@ -238,7 +303,7 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
                        if c["kind"] == "data_policy_changed" and c.get("weakened"))
         rows.append({
             "observed_at": t.observed_at, "source": t.source, "before": t.before.label,
-            "after": t.after.label, "reverted": t.outcome == "reverted",
+            "after": t.after.label, "reverted": t.outcome == Outcome.REVERTED,
             "summary": count_text(t.changes), "weakened": weakened,
             "href": change_pages[(t.source, t.observation_id)],
         })
@@ -247,7 +312,7 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
         "first": d.span[0] if d.span else None, "last": d.span[1] if d.span else None,
         "models_now": sum(1 for h in d.histories.values() if h.current),
     } for d in data]
-    _write(directory / "index.html", site_index_html(
+    _write(directory / "index.html", render("site_index", "html",
         rows, sources=sources_info, weeks=list(reversed(week_pages)), generated=moment,
         nav=_nav(0, "index.html")), result)
 
@@ -257,7 +322,7 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
     links = {t.observation_id: base + change_pages[(t.source, t.observation_id)]
              for t in everything}
     updated = iso(everything[0].observed_at) if everything else iso(moment)
-    _write(directory / "changes.atom", render_feed(
+    _write(directory / "changes.atom", render("feed", "atom",
         feed_events, sources=source_names, updated=updated, links=links,
         self_link=f"{base}changes.atom" if site_url else None,
         site_link=f"{base}index.html" if site_url else None, version=__version__), result)
@@ -279,8 +344,9 @@ def write_weekly(engine: Engine, names: Sequence[str], reports_dir: Path, year: 
 
     Returns each path and whether it was (re)written.
     """
-    from tracker.reporting import WindowReport
-    from tracker.reports import report_html, report_markdown
+    from tracker.history import WindowReport, resolve_sources, source_report
+    from tracker.reports import render
+    from tracker.windows import week_label, week_window
 
     window = week_window(year, week)
     with engine.connect() as conn:
@@ -291,8 +357,8 @@ def write_weekly(engine: Engine, names: Sequence[str], reports_dir: Path, year: 
 
     label = week_label(year, week)
     texts = {
-        "md": report_markdown(body),
-        "html": report_html(body, kicker=f"Weekly report {label}"),
+        "md": render("report", "md", body),
+        "html": render("report", "html", body, kicker=f"Weekly report {label}"),
         "json": orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n",
     }
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -302,8 +368,6 @@ def write_weekly(engine: Engine, names: Sequence[str], reports_dir: Path, year: 
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             written.append((path, False))
             continue
-        from tracker.pipeline import write_atomically
-
         write_atomically(path, text)
         written.append((path, True))
     return written
@@ -317,8 +381,10 @@ def feed_document(engine: Engine, names: Sequence[str], *, since: str | None = N
     With ``site_url`` (where `tracker site` output is published) each entry links to its
     changelog page there.
     """
-    from tracker.reporting import parse_window
-    from tracker.reports.feed import render_feed
+    from tracker import __version__
+    from tracker.history import resolve_sources, transitions
+    from tracker.reports import render
+    from tracker.windows import parse_window
 
     window = parse_window(since, until)
     with engine.connect() as conn:
@@ -334,7 +400,7 @@ def feed_document(engine: Engine, names: Sequence[str], *, since: str | None = N
                  zip(everything, change_page_names(everything), strict=True)}
     updated = iso(everything[0].observed_at) if everything else iso(window.until)
     kept = everything[: limit or None]
-    return render_feed([t.to_json() for t in kept], sources=[n for n, _ in resolved],
+    return render("feed", "atom", [t.to_json() for t in kept], sources=[n for n, _ in resolved],
                        updated=updated, links=links,
                        self_link=f"{base}changes.atom" if base else None,
                        site_link=f"{base}index.html" if base else None, version=__version__)

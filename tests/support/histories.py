@@ -1,6 +1,7 @@
 """A controlled catalog history for the report, audit, history, feed and site tests.
 
-Laid out through the CLI as a user would (`tracker ingest - --observed-at ...`), one day apart:
+Laid through the library (`Tracker.ingest`) once per session and backend, then copied for each
+test that asks for it (the `report_history` fixture; see tests/conftest.py). One day apart:
 
     T1 2026-01-05 09:00  v1  the base catalog (3 models)
     T2 2026-01-06 09:00  v2  gpt-4o/openai input 2.5 -> 2.0; llama-70b removed
@@ -10,16 +11,18 @@ Laid out through the CLI as a user would (`tracker ingest - --observed-at ...`),
                              claude-sonnet/anthropic no_training -> null (became unknown)
     T5 2026-01-09 09:00  v2  a return to an earlier version (outcome "reverted")
 
-Unchanged polls in between (U*) do not start a state.
+Unchanged polls in between (U*) do not start a state. `two_source_report_history` lays the
+same history twice: for source `auriko` and for source `other` (configured as kind auriko).
 """
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
-from builders import base_catalog, body
-from conftest import Tracker
+from support.builders import base_catalog, body
+from support.cli import Tracker as Cli
 
 T1, T2, T3, T4, T5 = (f"2026-01-0{day}T09:00:00Z" for day in (5, 6, 7, 8, 9))
 U1 = "2026-01-05T21:00:00Z"  # an unchanged poll of v1
@@ -47,20 +50,51 @@ def versions() -> dict[str, dict[str, Any]]:
     return {"v1": v1, "v2": v2, "v3": v3, "v4": v4}
 
 
-def ingest(tracker: Tracker, catalog: dict[str, Any], at: str, *extra: str,
+def polls() -> list[tuple[dict[str, Any], str]]:
+    """The history above as (catalog, observed at), oldest first."""
+    v = versions()
+    return [(v["v1"], T1), (v["v1"], U1), (v["v2"], T2), (v["v3"], T3), (v["v4"], T4),
+            (v["v4"], U4), (v["v2"], T5)]
+
+
+def lay(database_url: str, reports_dir: Path, *, source: str | None = None,
+        config: str = "") -> None:
+    """Ingest the history above into a database, as `tracker ingest` would (with `config` as
+    the config file's text: nothing of the user's own configuration is read)."""
+    from tracker.api import Tracker
+
+    config_file = reports_dir.parent / f"{reports_dir.name}-{source or 'default'}.toml"
+    config_file.write_text(config)
+    tracker = Tracker.open(database_url, reports_dir=reports_dir, config=config_file,
+                           environ={})
+    try:
+        for catalog, at in polls():
+            tracker.ingest(body(catalog), source=source, observed_at=at)
+    finally:
+        tracker.close()
+
+
+def lay_report_history(database_url: str, reports_dir: Path) -> None:
+    lay(database_url, reports_dir)
+
+
+def lay_two_source_report_history(database_url: str, reports_dir: Path) -> None:
+    lay(database_url, reports_dir)
+    lay(database_url, reports_dir, source="other", config='[sources.other]\nkind = "auriko"\n')
+
+
+# The history fixtures of tests/conftest.py, by name.
+HISTORIES = {
+    "report_history": lay_report_history,
+    "two_source_report_history": lay_two_source_report_history,
+}
+
+
+def ingest(tracker: Cli, catalog: dict[str, Any], at: str, *extra: str,
            env: dict[str, str] | None = None) -> Any:
+    """`tracker ingest - --observed-at AT` of one more catalog."""
     return tracker("ingest", "-", "--observed-at", at, "--format", "json", *extra,
                    input=body(catalog), extra_env=env)
-
-
-def lay_history(tracker: Tracker, *extra: str,
-                env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """Ingest the history above; ``extra`` goes to every ingest (e.g. --source NAME)."""
-    v = versions()
-    for catalog, at in [(v["v1"], T1), (v["v1"], U1), (v["v2"], T2), (v["v3"], T3),
-                        (v["v4"], T4), (v["v4"], U4), (v["v2"], T5)]:
-        ingest(tracker, catalog, at, *extra, env=env)
-    return v
 
 
 def kinds(changes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -1,12 +1,28 @@
-"""The read side for windows of time: window reports, the data-policy audit, model histories.
+"""The read side of the stored history: window reports, the data-policy audit, the policies
+as they stand, model histories, and references to snapshots and diffs between them.
 
-Each function is what one read command does, usable on its own (like `tracker.queries`):
+Each function is what one read command does, usable on its own; every query is in
+`tracker.store.reads`:
 
->>> from tracker.reporting import parse_window, window_report
->>> window = parse_window("7d", None)                                    # doctest: +SKIP
->>> window_report(engine, ["auriko"], window).to_json()                  # doctest: +SKIP
-{"source": "auriko", "since": ..., "until": ..., "from": {...}, "to": {...},
- "net": [...], "events": [...]}
+>>> from tracker.config import SourceConfig
+>>> from tracker.demo import demo_catalogs
+>>> from tracker.pipeline import Pipeline
+>>> from tracker.store.db import open_database
+>>> from tracker.windows import parse_window
+>>> engine = open_database("sqlite://")
+>>> pipeline = Pipeline(engine, SourceConfig(name="auriko"))
+>>> for body in demo_catalogs()[:3]:
+...     _ = pipeline.ingest(body)
+>>> [snapshot.label for snapshot in list_snapshots(engine, "auriko")]
+['2026-11-01.1', '2026-11-02.1', '2026-11-03.1']
+>>> diff = diff_between(engine, "auriko", "previous", "latest")
+>>> diff["from"]["catalog_version"], diff["to"]["catalog_version"], len(diff["changes"])
+('2026-11-02.1', '2026-11-03.1', 5)
+>>> report = window_report(engine, ["auriko"], parse_window("7d", None)).to_json()
+>>> report["from"]["catalog_version"], len(report["events"])
+('2026-11-01.1', 2)
+>>> [(r.model, r.old, r.new) for r in audit(engine, ["auriko"]) if r.weakened]
+[('llama-3.3-70b-instruct', 'zdr', 'none')]
 
 Semantics (see the guide): a window is half-open, ``[since, until)``. The state at its start is
 the latest state observed before ``since``; when the source had none yet, the window starts
@@ -26,122 +42,48 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import orjson
-from sqlalchemy import Connection, Engine, Text, cast, func, select
+from sqlalchemy import Connection, Engine
 
 from tracker.catalog import POLICY_RANK, Catalog, decimal_to_json
 from tracker.diff import Change, diff_catalogs, policy_became_unknown
-from tracker.errors import NotFoundError, UsageError
-from tracker.store import repo
-from tracker.store.repo import SnapshotInfo, iso
-from tracker.store.schema import changes, model_states, observations, offers, sources
-from tracker.timeutil import parse_when
+from tracker.errors import NotFoundError
+from tracker.store import reads
+from tracker.store.reads import SnapshotInfo, Transition, source_span, state_sequence
+from tracker.timeutil import iso, looks_like_iso, parse_iso
+from tracker.windows import Window
+
+if TYPE_CHECKING:
+    from tracker.vocabulary import Diff
 
 __all__ = [
     "AuditRecord",
     "CurrentPolicies",
     "ModelHistory",
+    "SnapshotInfo",
     "SourceReport",
     "Transition",
-    "Window",
     "WindowReport",
     "audit",
     "current_policies",
+    "diff_between",
     "histories",
-    "last_complete_week",
+    "list_snapshots",
     "model_history",
-    "parse_window",
+    "resolve",
     "resolve_sources",
+    "snapshot_map",
+    "source_overview",
+    "source_report",
+    "source_span",
+    "state_sequence",
     "transitions",
-    "week_window",
-    "weeks_between",
     "window_report",
 ]
-
-TRANSITION_OUTCOMES = ("new", "reverted")
-
-
-# --- windows ---
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open window of observation time, ``[since, until)``; ``since`` None: all time."""
-
-    since: datetime | None
-    until: datetime
-
-    def contains(self, moment: datetime) -> bool:
-        return (self.since is None or moment >= self.since) and moment < self.until
-
-    def label(self) -> str:
-        start = iso(self.since) if self.since else "the beginning"
-        return f"[{start}, {iso(self.until)})"
-
-
-def parse_window(since: str | None, until: str | None, *,
-                 now: datetime | None = None) -> Window:
-    """A window from WHEN arguments (ISO date or time, or a span back from now such as 7d).
-
-    ``until`` defaults to now. Both spans are measured from the same ``now``.
-    """
-    moment = now or datetime.now(UTC)
-    start = parse_when(since, now=moment) if since else None
-    end = parse_when(until, now=moment) if until else moment
-    if start is not None and start >= end:
-        raise UsageError(f"empty window: --since {iso(start)} is not before --until {iso(end)}")
-    return Window(start, end)
-
-
-def week_window(year: int, week: int) -> Window:
-    """ISO week ``year``-W``week`` as a window: Monday 00:00 UTC to the next Monday."""
-    try:
-        monday = date.fromisocalendar(year, week, 1)
-    except ValueError:
-        raise UsageError(f"no such ISO week: {year}-W{week:02d}") from None
-    start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
-    return Window(start, start + timedelta(days=7))
-
-
-def parse_week(text: str) -> tuple[int, int]:
-    """``2026-W45`` (or ``2026W45``) as (year, week)."""
-    cleaned = text.strip().upper().replace("-W", "W")
-    year, _, week = cleaned.partition("W")
-    if not (year.isdigit() and week.isdigit() and len(year) == 4):
-        raise UsageError(f"not an ISO week: {text!r} (use e.g. 2026-W45)")
-    week_window(int(year), int(week))  # validates
-    return int(year), int(week)
-
-
-def iso_week_of(moment: datetime) -> tuple[int, int]:
-    calendar = moment.astimezone(UTC).isocalendar()
-    return calendar.year, calendar.week
-
-
-def last_complete_week(now: datetime | None = None) -> tuple[int, int]:
-    """The ISO week before the one ``now`` falls in (the last one that has fully ended)."""
-    return iso_week_of((now or datetime.now(UTC)) - timedelta(days=7))
-
-
-def weeks_between(first: datetime, last: datetime) -> list[tuple[int, int]]:
-    """Every ISO week from the one holding ``first`` to the one holding ``last``, in order."""
-    weeks: list[tuple[int, int]] = []
-    year, week = iso_week_of(first)
-    end = iso_week_of(last)
-    while (year, week) <= end:
-        weeks.append((year, week))
-        following = week_window(year, week).until
-        year, week = iso_week_of(following)
-    return weeks
-
-
-def week_label(year: int, week: int) -> str:
-    return f"{year}-W{week:02d}"
 
 
 # --- sources ---
@@ -154,7 +96,7 @@ def resolve_sources(conn: Connection, names: Sequence[str],
     A source is readable when it has observations, whether or not it is configured; an
     unknown name is a `NotFoundError` naming what exists.
     """
-    known = {row.name: row.id for row in conn.execute(select(sources.c.name, sources.c.id))}
+    known = reads.source_ids(conn)
     result: list[tuple[str, int]] = []
     for name in dict.fromkeys(names):
         if name in known:
@@ -167,85 +109,142 @@ def resolve_sources(conn: Connection, names: Sequence[str],
     return result
 
 
-# --- transitions ---
+def source_or_fail(conn: Connection, source: str) -> int:
+    source_id = reads.source_id(conn, source)
+    if source_id is None:
+        raise NotFoundError(f"source {source!r} has no observations yet; run `tracker fetch`")
+    return source_id
 
 
-@dataclass
-class Transition:
-    """One observed change of state: an observation that moved the source to another snapshot."""
-
-    source: str
-    observation_id: int
-    observed_at: datetime
-    outcome: str  # new | reverted
-    before: SnapshotInfo
-    after: SnapshotInfo
-    changes: list[Change] = field(default_factory=list)
-
-    def diff_json(self) -> dict[str, Any]:
-        """The guide's diff object for this transition (what a changelog renders)."""
-        return {"from": self.before.to_json(), "to": self.after.to_json(),
-                "changes": self.changes, "source": self.source}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "observed_at": iso(self.observed_at),
-            "from": self.before.to_json(),
-            "to": self.after.to_json(),
-            "changes": self.changes,
-            "source": self.source,
-            "outcome": self.outcome,
-            "observation_id": self.observation_id,
-        }
+def source_overview(engine: Engine, configured: list[str]) -> list[dict[str, Any]]:
+    """Each configured source and each source in the database, with its last observation,
+    its last successful one, and how many snapshots it has."""
+    with engine.connect() as conn:
+        stored = {row.name: row for row in reads.all_sources(conn)}
+        counts = reads.snapshot_counts(conn)
+        overview = []
+        for name in sorted(set(configured) | set(stored)):
+            row = stored.get(name)
+            last = reads.observations_for(conn, row.id, limit=1) if row is not None else []
+            state = reads.state_at(conn, row.id) if row is not None else None
+            overview.append({
+                "name": name,
+                "kind": row.kind if row is not None else None,
+                "configured": name in configured,
+                "snapshots": counts.get(row.id, 0) if row is not None else 0,
+                "last_observed_at": iso(last[0].observed_at) if last else None,
+                "last_outcome": last[0].outcome if last else None,
+                "current": state[0].label if state else None,
+            })
+    return overview
 
 
-# The change columns as text, decoded here: on SQLite a JSON column has NUMERIC affinity, so a
-# price stored as the JSON text "2.5" comes back as a REAL that the JSON type cannot decode.
-CHANGE_COLUMNS = (
-    changes.c.id, changes.c.observation_id, changes.c.observed_at, changes.c.kind,
-    changes.c.model, changes.c.provider, changes.c.field,
-    cast(changes.c.old, Text).label("old"), cast(changes.c.new, Text).label("new"),
-    changes.c.change_pct, changes.c.weakened,
-    changes.c.from_snapshot_id, changes.c.to_snapshot_id,
-)
+# --- snapshots: references and diffs ---
 
 
-@dataclass(frozen=True)
-class _ChangeRow:
-    """A `changes` row with its JSON values decoded (what `repo.change_from_row` reads)."""
-
-    kind: str
-    model: str | None
-    provider: str | None
-    field: str | None
-    old: Any
-    new: Any
-    change_pct: float | None
-    weakened: bool | None
-
-
-def _json_value(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
-
-
-def change_record(row: Any) -> Change:
-    """A stored change (selected with `CHANGE_COLUMNS`) as the guide's change record."""
-    decoded = _ChangeRow(row.kind, row.model, row.provider, row.field, _json_value(row.old),
-                         _json_value(row.new), row.change_pct, row.weakened)
-    return repo.change_from_row(decoded)  # type: ignore[arg-type]
+def list_snapshots(engine: Engine, source: str) -> list[SnapshotInfo]:
+    """Stored snapshots of a source, oldest first."""
+    with engine.connect() as conn:
+        return reads.list_snapshots(conn, source_or_fail(conn, source))
 
 
 def snapshot_map(conn: Connection, source_id: int) -> dict[int, SnapshotInfo]:
-    return {snap.id: snap for snap in repo.list_snapshots(conn, source_id)}
+    return {snap.id: snap for snap in reads.list_snapshots(conn, source_id)}
 
 
-def _time_filter(column: Any, window: Window | None) -> list[Any]:
-    if window is None:
-        return []
-    conditions = [column < window.until]
-    if window.since is not None:
-        conditions.append(column >= window.since)
-    return conditions
+def resolve(conn: Connection, source_id: int, ref: str) -> SnapshotInfo:
+    """A snapshot from a reference: latest, previous, a catalog_version, an id, a content-hash
+    prefix (optionally after a `#`, as a snapshot without a catalog_version is labelled), or
+    an ISO date/time (the latest state observed at or before then)."""
+    ref = ref.strip()
+    if ref == "latest":
+        state = reads.state_at(conn, source_id)
+        if state is None:
+            raise NotFoundError("no snapshot stored yet")
+        return state[0]
+    if ref == "previous":
+        return _previous(conn, source_id)
+    matches = reads.snapshots_by_version_or_hash(conn, source_id, ref)
+    exact = [m for m in matches if m.catalog_version == ref]
+    if exact:
+        return exact[0]
+    if ref.startswith("#"):
+        # `snapshot_label`'s form: `#` and the start of the content hash, never an id.
+        matches = reads.snapshots_by_hash_prefix(conn, source_id, ref[1:].lower())
+    elif ref.isdigit():
+        found = reads.snapshot_by_id(conn, source_id, int(ref))
+        if found is not None:
+            return found
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NotFoundError(f"snapshot reference {ref!r} is ambiguous; give more of the hash")
+    if looks_like_iso(ref):
+        moment = parse_iso(ref)
+        if len(ref.strip()) == 10:  # a date alone means the state as that day ends
+            state = reads.state_at(conn, source_id, moment + timedelta(days=1))
+        else:
+            state = reads.state_at(conn, source_id, moment, inclusive=True)
+        if state is None:
+            raise NotFoundError(f"no snapshot observed at or before {ref}")
+        return state[0]
+    raise NotFoundError(
+        f"no snapshot matches {ref!r} (use an id, a catalog_version, a hash prefix, "
+        "an ISO date or time, latest or previous)"
+    )
+
+
+def _previous(conn: Connection, source_id: int) -> SnapshotInfo:
+    """The state before the latest transition."""
+    found = reads.previous_snapshot(conn, source_id)
+    if found is None:
+        raise NotFoundError("there is no previous snapshot yet (only one state observed)")
+    return found
+
+
+def _state_before(conn: Connection, source_id: int, target: SnapshotInfo) -> SnapshotInfo | None:
+    """The state observed just before `target` was first observed."""
+    state = reads.state_at(conn, source_id, target.first_observed_at)
+    return state[0] if state else None
+
+
+def diff_between(
+    engine: Engine, source: str, from_ref: str | None = None, to_ref: str | None = None
+) -> Diff:
+    """The guide's diff object between two stored states (default: previous to latest).
+
+    With a single state stored and no references given, `from` is null and there are no
+    changes: a first snapshot is not a change.
+    """
+    with engine.connect() as conn:
+        source_id = source_or_fail(conn, source)
+        target = resolve(conn, source_id, to_ref or "latest")
+        if from_ref is None:
+            try:
+                origin: SnapshotInfo | None = (
+                    _previous(conn, source_id) if to_ref is None else None
+                )
+            except NotFoundError:
+                origin = None
+            if to_ref is not None:
+                origin = _state_before(conn, source_id, target)
+        else:
+            origin = resolve(conn, source_id, from_ref)
+        new = reads.load_catalog(conn, source_id, target)
+        old = reads.load_catalog(conn, source_id, origin) if origin is not None else None
+    return cast("Diff", {
+        "from": origin.to_json() if origin else None,
+        "to": target.to_json(),
+        "changes": diff_catalogs(old, new) if origin is not None else [],
+    })
+
+
+# --- transitions ---
+
+
+def _bounds(window: Window | None) -> tuple[datetime | None, datetime | None]:
+    """A window's bounds; no window: no bounds (all time)."""
+    return (None, None) if window is None else (window.since, window.until)
 
 
 def transitions(conn: Connection, source: str, source_id: int, window: Window | None = None,
@@ -256,61 +255,9 @@ def transitions(conn: Connection, source: str, source_id: int, window: Window | 
     Two queries: the transitions, and all their change records at once.
     """
     snaps = snapshots if snapshots is not None else snapshot_map(conn, source_id)
-    rows = conn.execute(
-        select(observations.c.id, observations.c.observed_at, observations.c.outcome,
-               observations.c.snapshot_id, observations.c.previous_snapshot_id)
-        .where(observations.c.source_id == source_id,
-               observations.c.outcome.in_(TRANSITION_OUTCOMES),
-               observations.c.snapshot_id.is_not(None),
-               observations.c.previous_snapshot_id.is_not(None),
-               *_time_filter(observations.c.observed_at, window))
-        .order_by(observations.c.observed_at, observations.c.id)
-    ).all()
-    result = [
-        Transition(source, row.id, row.observed_at, row.outcome,
-                   snaps[row.previous_snapshot_id], snaps[row.snapshot_id])
-        for row in rows
-    ]
-    if with_changes and result:
-        by_observation = {t.observation_id: t for t in result}
-        change_rows = conn.execute(
-            select(*CHANGE_COLUMNS)
-            .where(changes.c.source_id == source_id,
-                   *_time_filter(changes.c.observed_at, window))
-            .order_by(changes.c.observation_id, changes.c.id)
-        )
-        for row in change_rows:
-            owner = by_observation.get(row.observation_id)
-            if owner is not None:
-                owner.changes.append(change_record(row))
-    return result
-
-
-def state_sequence(conn: Connection, source_id: int,
-                   until: datetime | None = None) -> list[tuple[datetime, int]]:
-    """The observed states of a source in time order: (first observed at, snapshot id).
-
-    Only the observations that set a state (the first one and every transition); an unchanged
-    poll does not start a new state.
-    """
-    query = (
-        select(observations.c.observed_at, observations.c.snapshot_id)
-        .where(observations.c.source_id == source_id,
-               observations.c.outcome.in_(TRANSITION_OUTCOMES),
-               observations.c.snapshot_id.is_not(None))
-        .order_by(observations.c.observed_at, observations.c.id)
-    )
-    if until is not None:
-        query = query.where(observations.c.observed_at < until)
-    return [(row.observed_at, row.snapshot_id) for row in conn.execute(query)]
-
-
-def last_observed(conn: Connection, source_id: int) -> datetime | None:
-    """When the source was last seen with a state (failed polls do not count)."""
-    return conn.execute(
-        select(func.max(observations.c.observed_at))
-        .where(observations.c.source_id == source_id, observations.c.snapshot_id.is_not(None))
-    ).scalar()
+    since, until = _bounds(window)
+    return reads.transitions(conn, source, source_id, snaps, since=since, until=until,
+                             with_changes=with_changes)
 
 
 # --- window reports ---
@@ -363,18 +310,6 @@ class WindowReport:
         }
 
 
-def _first_state_in(conn: Connection, source_id: int,
-                    window: Window) -> tuple[int, datetime] | None:
-    row = conn.execute(
-        select(observations.c.snapshot_id, observations.c.observed_at)
-        .where(observations.c.source_id == source_id, observations.c.snapshot_id.is_not(None),
-               *_time_filter(observations.c.observed_at, window))
-        .order_by(observations.c.observed_at, observations.c.id)
-        .limit(1)
-    ).first()
-    return (row.snapshot_id, row.observed_at) if row else None
-
-
 def source_report(conn: Connection, name: str, source_id: int, window: Window,
                   *, catalogs: dict[int, Catalog] | None = None) -> SourceReport:
     """The report of one source over a window (see the module's semantics).
@@ -387,20 +322,20 @@ def source_report(conn: Connection, name: str, source_id: int, window: Window,
     start_at: datetime | None = None
     starts_inside = False
     if window.since is not None:
-        before = repo.state_at(conn, source_id, window.since)
+        before = reads.state_at(conn, source_id, window.since)
         if before is not None:
             start, start_at = before
     if start is None:
-        first = _first_state_in(conn, source_id, window)
+        first = reads.first_state_in(conn, source_id, window.since, window.until)
         if first is not None:
             start, start_at = snaps[first[0]], first[1]
             starts_inside = True
-    end_state = repo.state_at(conn, source_id, window.until)
+    end_state = reads.state_at(conn, source_id, window.until)
     end, end_at = end_state if end_state else (None, None)
 
     def catalog(snap: SnapshotInfo) -> Catalog:
         if snap.id not in cache:
-            cache[snap.id] = repo.load_catalog(conn, source_id, snap)
+            cache[snap.id] = reads.load_catalog(conn, source_id, snap)
         return cache[snap.id]
 
     net: list[Change] = []
@@ -463,23 +398,17 @@ def audit(engine: Engine, names: Sequence[str], window: Window | None = None,
     with engine.connect() as conn:
         for name, source_id in resolve_sources(conn, names, configured):
             snaps = snapshot_map(conn, source_id)
-            rows = conn.execute(
-                select(*CHANGE_COLUMNS)
-                .where(changes.c.source_id == source_id,
-                       changes.c.kind == "data_policy_changed",
-                       *_time_filter(changes.c.observed_at, window))
-                .order_by(changes.c.observed_at, changes.c.id)
-            )
-            for row in rows:
-                record = change_record(row)
-                after, before = snaps[row.to_snapshot_id], snaps[row.from_snapshot_id]
+            since, until = _bounds(window)
+            for change in reads.policy_changes(conn, source_id, since, until):
+                record = change.record
+                after, before = snaps[change.to_snapshot_id], snaps[change.from_snapshot_id]
                 records.append(AuditRecord(
-                    observed_at=row.observed_at, source=name,
+                    observed_at=change.observed_at, source=name,
                     catalog_version=after.catalog_version, snapshot_label=after.label,
                     content_hash=after.content_hash,
                     previous_catalog_version=before.catalog_version,
-                    model=row.model or "", provider=row.provider or "",
-                    old=record["old"], new=record["new"], weakened=bool(row.weakened),
+                    model=record["model"] or "", provider=record["provider"] or "",
+                    old=record["old"], new=record["new"], weakened=bool(record.get("weakened")),
                     became_unknown=policy_became_unknown(record["old"], record["new"]),
                 ))
     records.sort(key=lambda r: (r.observed_at, r.source, r.model, r.provider))
@@ -566,12 +495,12 @@ def current_policies(engine: Engine, names: Sequence[str], as_of: datetime | Non
     result: list[SourcePolicies] = []
     with engine.connect() as conn:
         for name, source_id in resolve_sources(conn, names, configured):
-            state = repo.state_at(conn, source_id, moment)
+            state = reads.state_at(conn, source_id, moment)
             if state is None:
                 result.append(SourcePolicies(name, moment, None, None, [], [], [], []))
                 continue
             snap, observed_at = state
-            catalog = repo.load_catalog(conn, source_id, snap)
+            catalog = reads.load_catalog(conn, source_id, snap)
             offer_list: list[PolicyOffer] = []
             only_none: list[str] = []
             unprotected: list[str] = []
@@ -748,32 +677,17 @@ def histories(conn: Connection, name: str, source_id: int, *,
     snaps = snapshot_map(conn, source_id)
     index = StateIndex(state_sequence(conn, source_id))
     observed_from = index.times[0] if len(index) else None
-    observed_until = last_observed(conn, source_id)
-
-    state_query = select(
-        model_states.c.model_id, model_states.c.valid_from, model_states.c.valid_to,
-        model_states.c.context_window, model_states.c.supported_endpoints,
-        model_states.c.owned_by, model_states.c.created,
-    ).where(model_states.c.source_id == source_id)
-    offer_query = select(
-        offers.c.model_id, offers.c.provider, offers.c.valid_from, offers.c.valid_to,
-        offers.c.input_price, offers.c.output_price, offers.c.data_policy,
-    ).where(offers.c.source_id == source_id)
-    if models is not None:
-        state_query = state_query.where(model_states.c.model_id.in_(list(models)))
-        offer_query = offer_query.where(offers.c.model_id.in_(list(models)))
-    if provider is not None:
-        offer_query = offer_query.where(offers.c.provider == provider)
+    observed_until = reads.last_state_observed_at(conn, source_id)
 
     state_pieces: dict[str, list[tuple[int, int, Any]]] = defaultdict(list)
-    for row in conn.execute(state_query):
+    for row in reads.model_state_rows(conn, source_id, models):
         endpoints = row.supported_endpoints
         value = (row.context_window, tuple(endpoints) if endpoints is not None else None,
                  row.owned_by, row.created)
         for a, b in index.covered(row.valid_from, row.valid_to):
             state_pieces[row.model_id].append((a, b, value))
     offer_pieces: dict[tuple[str, str], list[tuple[int, int, Any]]] = defaultdict(list)
-    for row in conn.execute(offer_query):
+    for row in reads.offer_rows(conn, source_id, models, provider):
         offer_value = (Decimal(row.input_price), Decimal(row.output_price), row.data_policy)
         for a, b in index.covered(row.valid_from, row.valid_to):
             offer_pieces[(row.model_id, row.provider)].append((a, b, offer_value))
@@ -797,14 +711,6 @@ def histories(conn: Connection, name: str, source_id: int, *,
             for a, b, value in _merge_spans(pieces)
         ]
     return result
-
-
-def model_ids(conn: Connection, source_id: int) -> list[str]:
-    """Every model id a source ever listed."""
-    return list(conn.execute(
-        select(model_states.c.model_id).where(model_states.c.source_id == source_id)
-        .distinct().order_by(model_states.c.model_id)
-    ).scalars())
 
 
 def closest(name: str, candidates: Sequence[str], limit: int = 5) -> list[str]:
@@ -831,7 +737,7 @@ def model_history(engine: Engine, source: str, model: str, provider: str | None 
         ((name, source_id),) = resolve_sources(conn, [source], configured)
         found = histories(conn, name, source_id, models=[model])
         if model not in found:
-            suggestions = closest(model, model_ids(conn, source_id))
+            suggestions = closest(model, reads.model_ids(conn, source_id))
             hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else ""
             raise NotFoundError(f"unknown model {model!r} in source {name!r}{hint}")
         history = found[model]
@@ -846,15 +752,3 @@ def model_history(engine: Engine, source: str, model: str, provider: str | None 
             history.providers = {provider: history.providers[provider]}
             history.provider_filter = provider
         return history
-
-
-def source_span(conn: Connection, source_id: int) -> tuple[datetime, datetime] | None:
-    """The first and last observation times of a source with a state."""
-    row = conn.execute(
-        select(func.min(observations.c.observed_at), func.max(observations.c.observed_at))
-        .where(observations.c.source_id == source_id, observations.c.snapshot_id.is_not(None))
-    ).first()
-    if row is None or row[0] is None:
-        return None
-    return row[0], row[1]
-

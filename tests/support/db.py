@@ -1,0 +1,187 @@
+"""Test databases on both backends, and reading them back as a user would: plain SQL on the
+documented tables (README, "Database schema").
+
+PostgreSQL is expected on 127.0.0.1:5432 (user postgres, trust auth; override with
+TRACKER_TEST_PG_URL). `TRACKER_TEST_BACKENDS=sqlite` runs only the SQLite half.
+
+    assert scalar(database_url, "SELECT count(*) FROM snapshots") == 1
+    assert [r.outcome for r in rows(database_url, "SELECT outcome FROM observations")] == ["new"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+PG_ADMIN_URL = os.environ.get(
+    "TRACKER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [b for b in os.environ.get("TRACKER_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+# --- reading what was stored ---
+
+
+def rows(database_url: str, sql: str, **params: Any) -> list[Any]:
+    """The rows of one SQL query (`:name` parameters), on a connection of its own."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params).all())
+    finally:
+        engine.dispose()
+
+
+def scalar(database_url: str, sql: str, **params: Any) -> Any:
+    """The one value of a one-row, one-column query."""
+    (row,) = rows(database_url, sql, **params)
+    (value,) = row
+    return value
+
+
+def count(database_url: str, table: str, where: str = "", **params: Any) -> int:
+    """`SELECT count(*) FROM table [WHERE ...]`."""
+    return int(scalar(database_url, f"SELECT count(*) FROM {table}"
+                      + (f" WHERE {where}" if where else ""), **params))
+
+
+# --- PostgreSQL ---
+
+
+class Postgres:
+    """The test server: one database of this session's own (dropped at the end), a schema in
+    it per test, and template schemas copied per test."""
+
+    def __init__(self, admin_url: str = PG_ADMIN_URL) -> None:
+        import psycopg
+
+        self.admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+        self.database = f"tracker_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        self.admin.execute(f'CREATE DATABASE "{self.database}"')
+        self.plain_url = f"{admin_url.rsplit('/', 1)[0]}/{self.database}"
+        self.conn = psycopg.connect(self.plain_url, autocommit=True)
+
+    def url(self, schema: str) -> str:
+        """The SQLAlchemy URL of one schema of the session's database."""
+        url = self.plain_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return f"{url}?options=-csearch_path%3D{schema}"
+
+    def new_schema(self, sql: str = "") -> str:
+        """A new, empty schema, then `sql` run in it (SCHEMA stands for its name)."""
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with self.conn.transaction():
+            self.conn.execute(f'CREATE SCHEMA "{name}"')
+            if sql:
+                self.conn.execute(sql.replace(SCHEMA, name))
+        return name
+
+    def drop_schema(self, name: str) -> None:
+        self.conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+    @contextlib.contextmanager
+    def schema(self, sql: str = "") -> Iterator[str]:
+        """A schema of its own (see `new_schema`), dropped afterwards; yields its URL."""
+        name = self.new_schema(sql)
+        try:
+            yield self.url(name)
+        finally:
+            self.drop_schema(name)
+
+    def dump(self, schema: str) -> str:
+        """The SQL that rebuilds `schema` with its rows (pg_dump), its name written SCHEMA."""
+        done = subprocess.run(
+            ["pg_dump", "--dbname", self.plain_url, "--schema", schema, "--no-owner",
+             "--no-privileges", "--inserts"],
+            capture_output=True, text=True, check=True, timeout=120)
+        sql = "\n".join(line for line in done.stdout.splitlines()  # no comments and no psql
+                        if not line.startswith(("--", "\\")))  # meta-commands (\restrict)
+        sql = sql.replace(f"CREATE SCHEMA {schema};", "")  # new_schema has made it
+        assert schema not in sql.replace(f"{schema}.", ""), "the name is only a qualifier"
+        return sql.replace(f"{schema}.", f"{SCHEMA}.")
+
+    def close(self) -> None:
+        self.conn.close()
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        self.admin.close()
+
+
+SCHEMA = "__schema__"  # the placeholder for a schema's name in `Postgres.dump`'s SQL
+
+
+def connect_postgres() -> Postgres | None:
+    """The test server, or None when it is not reachable (an error under CI=true)."""
+    import psycopg
+
+    try:
+        return Postgres()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"PostgreSQL is required under CI: {exc}") from exc
+        return None
+
+
+# --- databases laid once, copied per test ---
+
+Layer = Callable[[str, Path], None]  # (database URL, reports directory) -> None
+
+
+def migrated(database_url: str, reports_dir: Path) -> None:
+    """A database at the newest schema, holding no data: as `tracker db upgrade` leaves it."""
+    from tracker.store.db import open_database
+
+    open_database(database_url).dispose()
+
+
+class Templates:
+    """Databases laid once per session and backend, then copied for each test that uses
+    them: a SQLite file copied with shutil, or a PostgreSQL schema rebuilt from a dump of
+    the template schema (pg_dump). The changelogs written while laying are copied too."""
+
+    def __init__(self, root: Path, postgres: Postgres | None) -> None:
+        self.root = root
+        self.postgres = postgres
+        self._laid: dict[tuple[str, str], str] = {}  # (backend, name) -> file, or SQL
+
+    def _template(self, backend: str, name: str, layer: Layer) -> str:
+        key = (backend, name)
+        if key not in self._laid:
+            reports = self.reports_dir(backend, name)
+            if backend == "sqlite":
+                path = self.root / f"{name}.db"
+                layer(f"sqlite:///{path}", reports)
+                self._laid[key] = str(path)
+            else:
+                assert self.postgres is not None
+                schema = self.postgres.new_schema()
+                layer(self.postgres.url(schema), reports)
+                self._laid[key] = self.postgres.dump(schema)
+                self.postgres.drop_schema(schema)
+        return self._laid[key]
+
+    def reports_dir(self, backend: str, name: str) -> Path:
+        return self.root / f"{name}-{backend}-reports"
+
+    @contextlib.contextmanager
+    def copy(self, backend: str, name: str, layer: Layer, tmp_path: Path) -> Iterator[str]:
+        """A copy of the database `name` for one test; yields its URL. Its changelogs land
+        in `tmp_path / "reports"`, where the `tracker` fixture writes them."""
+        template = self._template(backend, name, layer)
+        laid_reports = self.reports_dir(backend, name)
+        if laid_reports.exists():
+            shutil.copytree(laid_reports, tmp_path / "reports", dirs_exist_ok=True)
+        if backend == "sqlite":
+            path = tmp_path / "tracker.db"
+            shutil.copy(template, path)  # the file mode too: readable by its owner only
+            yield f"sqlite:///{path}"
+        else:
+            assert self.postgres is not None
+            with self.postgres.schema(template) as url:
+                yield url

@@ -1,0 +1,824 @@
+"""Every query that reads the tables: sources, snapshots and the catalogs they rebuild,
+observations, transitions and their change records, interval rows, notification state.
+
+Every function takes an open `Connection` and returns plain values, rows or the small
+dataclasses below; transactions belong to the caller. Writes live in `tracker.store.writes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Row, Text, and_, cast, func, or_, select, text
+from sqlalchemy.sql.elements import ColumnElement
+
+from tracker.catalog import Catalog, Model, Provider
+from tracker.diff import Change, policy_became_unknown
+from tracker.store import rawbody
+from tracker.store.schema import (
+    changes,
+    model_states,
+    notifications,
+    observations,
+    offers,
+    snapshots,
+    sources,
+)
+from tracker.timeutil import iso
+from tracker.vocabulary import (
+    FAILURE_OUTCOMES,
+    SUCCESS_OUTCOMES,
+    TRANSITION_OUTCOMES,
+    ChangeKind,
+    snapshot_label,
+)
+
+# --- what the reads return ---
+
+# A result row, whatever its columns (read them by name).
+AnyRow = Row[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A stored snapshot as reports and JSON output show it (the guide's SNAP)."""
+
+    id: int
+    catalog_version: str | None
+    content_hash: str
+    first_observed_at: datetime
+    last_observed_at: datetime
+    model_count: int
+    identity: str
+    extra: dict[str, Any]
+    raw_sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "catalog_version": self.catalog_version,
+            "content_hash": self.content_hash,
+            "first_observed_at": iso(self.first_observed_at),
+            "model_count": self.model_count,
+        }
+
+    @property
+    def label(self) -> str:
+        """How a person refers to it: the version, else `#` and the start of the content hash."""
+        return snapshot_label(self.catalog_version, self.content_hash)
+
+
+@dataclass
+class Transition:
+    """One observed change of state: an observation that moved the source to another snapshot."""
+
+    source: str
+    observation_id: int
+    observed_at: datetime
+    outcome: str  # new | reverted
+    before: SnapshotInfo
+    after: SnapshotInfo
+    changes: list[Change] = field(default_factory=list)
+
+    def diff_json(self) -> dict[str, Any]:
+        """The guide's diff object for this transition (what a changelog renders)."""
+        return {"from": self.before.to_json(), "to": self.after.to_json(),
+                "changes": self.changes, "source": self.source}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "observed_at": iso(self.observed_at),
+            "from": self.before.to_json(),
+            "to": self.after.to_json(),
+            "changes": self.changes,
+            "source": self.source,
+            "outcome": self.outcome,
+            "observation_id": self.observation_id,
+        }
+
+
+@dataclass(frozen=True)
+class StoredChange:
+    """A row of `changes`: the change record and where it was observed."""
+
+    id: int
+    observation_id: int
+    observed_at: datetime
+    from_snapshot_id: int
+    to_snapshot_id: int
+    record: Change
+
+
+def _outcomes(group: Iterable[str]) -> list[str]:
+    """An outcome set as the values of an IN list, in a stable order."""
+    return sorted(str(outcome) for outcome in group)
+
+
+def _between(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """`since <= column < until`, each bound only when given (a half-open window)."""
+    conditions = []
+    if until is not None:
+        conditions.append(column < until)
+    if since is not None:
+        conditions.append(column >= since)
+    return conditions
+
+
+def json_as_text(column: Any, name: str) -> ColumnElement[Any]:
+    """A JSON column read as its JSON text (decode it with `orjson.loads`): on SQLite a JSON
+    column has NUMERIC affinity, so a price stored as the JSON text "2.5" comes back as a REAL
+    that the JSON type cannot decode."""
+    return cast(column, Text).label(name)
+
+
+# --- sources ---
+
+
+def source_id(conn: Connection, name: str) -> int | None:
+    return conn.execute(select(sources.c.id).where(sources.c.name == name)).scalar()
+
+
+def source_ids(conn: Connection) -> dict[str, int]:
+    """The id of every source in the database, by name."""
+    return {row.name: row.id for row in conn.execute(select(sources.c.name, sources.c.id))}
+
+
+def all_sources(conn: Connection) -> list[AnyRow]:
+    """Every row of `sources`."""
+    return list(conn.execute(select(sources)).all())
+
+
+# --- snapshots ---
+
+_SNAPSHOT_FIELDS = ("id", "catalog_version", "content_hash", "first_observed_at",
+                    "last_observed_at", "model_count", "identity", "extra", "raw_sha256")
+_SNAPSHOT_COLUMNS = tuple(snapshots.c[name] for name in _SNAPSHOT_FIELDS)
+
+
+def _prefixed_snapshot_columns(table: Any, prefix: str) -> list[Any]:
+    return [table.c[name].label(prefix + name) for name in _SNAPSHOT_FIELDS]
+
+
+def _snapshot_info(row: Any, prefix: str = "") -> SnapshotInfo:
+    if prefix:
+        row = _Prefixed(row, prefix)
+    return SnapshotInfo(
+        id=row.id,
+        catalog_version=row.catalog_version,
+        content_hash=row.content_hash,
+        first_observed_at=row.first_observed_at,
+        last_observed_at=row.last_observed_at,
+        model_count=row.model_count,
+        identity=row.identity,
+        extra=dict(row.extra or {}),
+        raw_sha256=row.raw_sha256,
+    )
+
+
+class _Prefixed:
+    """The columns of a row whose names start with `prefix`, without it."""
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
+
+
+def snapshot_by_id(conn: Connection, source: int, snapshot_id: int) -> SnapshotInfo | None:
+    row = conn.execute(
+        select(*_SNAPSHOT_COLUMNS).where(
+            snapshots.c.source_id == source, snapshots.c.id == snapshot_id
+        )
+    ).first()
+    return _snapshot_info(row) if row else None
+
+
+def snapshot_by_identity(conn: Connection, source: int, identity: str) -> SnapshotInfo | None:
+    row = conn.execute(
+        select(*_SNAPSHOT_COLUMNS).where(
+            snapshots.c.source_id == source, snapshots.c.identity == identity
+        )
+    ).first()
+    return _snapshot_info(row) if row else None
+
+
+def is_hash_prefix(ref: str) -> bool:
+    """Whether `ref` can be the start of a content hash: 6 or more lowercase hex digits."""
+    return len(ref) >= 6 and all(c in "0123456789abcdef" for c in ref)
+
+
+def snapshots_by_version_or_hash(conn: Connection, source: int, ref: str) -> list[SnapshotInfo]:
+    """Snapshots whose catalog_version equals `ref` or whose content hash starts with it."""
+    condition = snapshots.c.catalog_version == ref
+    if is_hash_prefix(ref):
+        condition = or_(condition, snapshots.c.content_hash.startswith(ref, autoescape=True))
+    rows = conn.execute(
+        select(*_SNAPSHOT_COLUMNS)
+        .where(snapshots.c.source_id == source, condition)
+        .order_by(snapshots.c.id)
+    ).all()
+    return [_snapshot_info(row) for row in rows]
+
+
+def snapshots_by_hash_prefix(conn: Connection, source: int, prefix: str) -> list[SnapshotInfo]:
+    """Snapshots whose content hash starts with `prefix` (none unless it is a hash prefix)."""
+    if not is_hash_prefix(prefix):
+        return []
+    rows = conn.execute(
+        select(*_SNAPSHOT_COLUMNS)
+        .where(snapshots.c.source_id == source,
+               snapshots.c.content_hash.startswith(prefix, autoescape=True))
+        .order_by(snapshots.c.id)
+    ).all()
+    return [_snapshot_info(row) for row in rows]
+
+
+def list_snapshots(conn: Connection, source: int) -> list[SnapshotInfo]:
+    rows = conn.execute(
+        select(*_SNAPSHOT_COLUMNS)
+        .where(snapshots.c.source_id == source)
+        .order_by(snapshots.c.first_observed_at, snapshots.c.id)
+    ).all()
+    return [_snapshot_info(row) for row in rows]
+
+
+def newest_snapshot_id(conn: Connection, source: int) -> int | None:
+    """The most recently created snapshot: the base the validity intervals continue from."""
+    return conn.execute(
+        select(func.max(snapshots.c.id)).where(snapshots.c.source_id == source)
+    ).scalar()
+
+
+def snapshot_count(conn: Connection, source: int) -> int:
+    """How many snapshots a source has."""
+    return int(conn.execute(
+        select(func.count()).select_from(snapshots).where(snapshots.c.source_id == source)
+    ).scalar_one())
+
+
+def snapshot_counts(conn: Connection) -> dict[int, int]:
+    """How many snapshots each source has, by source id (sources without any are absent)."""
+    return {
+        row[0]: row[1]
+        for row in conn.execute(
+            select(snapshots.c.source_id, func.count()).group_by(snapshots.c.source_id)
+        )
+    }
+
+
+def state_at(conn: Connection, source: int, before: datetime | None = None,
+             *, inclusive: bool = False) -> tuple[SnapshotInfo, datetime] | None:
+    """The snapshot of the latest successful observation (optionally before a time), and when.
+
+    With `inclusive`, an observation exactly at `before` counts (for "as of" lookups).
+    """
+    query = select(observations.c.snapshot_id, observations.c.observed_at).where(
+        observations.c.source_id == source, observations.c.snapshot_id.is_not(None)
+    )
+    if before is not None:
+        query = query.where(
+            observations.c.observed_at <= before if inclusive
+            else observations.c.observed_at < before
+        )
+    row = conn.execute(
+        query.order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    info = snapshot_by_id(conn, source, row.snapshot_id)
+    assert info is not None  # a foreign key guarantees it
+    return info, row.observed_at
+
+
+def previous_snapshot(conn: Connection, source: int) -> SnapshotInfo | None:
+    """The state before the latest transition; None when only one state was observed."""
+    row = conn.execute(
+        select(observations.c.previous_snapshot_id)
+        .where(
+            observations.c.source_id == source,
+            observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+            observations.c.previous_snapshot_id.is_not(None),
+        )
+        .order_by(observations.c.observed_at.desc(), observations.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    found = snapshot_by_id(conn, source, row.previous_snapshot_id)
+    assert found is not None
+    return found
+
+
+def _valid_at(table: Any, source: int, snapshot_id: int) -> Any:
+    return and_(
+        table.c.source_id == source,
+        table.c.valid_from <= snapshot_id,
+        or_(table.c.valid_to.is_(None), table.c.valid_to > snapshot_id),
+    )
+
+
+def load_catalog(conn: Connection, source: int, snapshot: SnapshotInfo) -> Catalog:
+    """The catalog exactly as it was at `snapshot`, rebuilt from the interval rows."""
+    providers: dict[str, dict[str, Provider]] = {}
+    offer_rows = conn.execute(
+        select(
+            offers.c.model_id,
+            offers.c.provider,
+            offers.c.input_price,
+            offers.c.output_price,
+            offers.c.data_policy,
+            offers.c.extra,
+        ).where(_valid_at(offers, source, snapshot.id))
+    )
+    for row in offer_rows:
+        providers.setdefault(row.model_id, {})[row.provider] = Provider(
+            name=row.provider,
+            input_price=Decimal(row.input_price),
+            output_price=Decimal(row.output_price),
+            data_policy=row.data_policy,
+            extra=row.extra or {},
+        )
+    models: dict[str, Model] = {}
+    model_rows = conn.execute(
+        select(
+            model_states.c.model_id,
+            model_states.c.created,
+            model_states.c.owned_by,
+            model_states.c.context_window,
+            model_states.c.supported_endpoints,
+            model_states.c.extra,
+        ).where(_valid_at(model_states, source, snapshot.id))
+    )
+    for row in model_rows:
+        endpoints = row.supported_endpoints
+        models[row.model_id] = Model(
+            id=row.model_id,
+            created=row.created,
+            owned_by=row.owned_by,
+            context_window=row.context_window,
+            supported_endpoints=tuple(endpoints) if endpoints is not None else None,
+            providers=providers.get(row.model_id, {}),
+            extra=row.extra or {},
+        )
+    return Catalog(models=models, catalog_version=snapshot.catalog_version, extra=snapshot.extra)
+
+
+def raw_body(conn: Connection, snapshot_id: int) -> bytes:
+    """The exact bytes received for a snapshot, undoing the delta chain back to a keyframe."""
+    chain: list[bytes] = []
+    current: int | None = snapshot_id
+    while current is not None:
+        row = conn.execute(
+            select(snapshots.c.raw_body, snapshots.c.raw_base_id).where(snapshots.c.id == current)
+        ).one()
+        chain.append(row.raw_body)
+        current = row.raw_base_id
+    body = rawbody.decompress(chain.pop())
+    while chain:
+        body = rawbody.decompress(chain.pop(), body)
+    return body
+
+
+# --- observations ---
+
+
+def latest_observation_time(conn: Connection, source: int) -> datetime | None:
+    return conn.execute(
+        select(func.max(observations.c.observed_at)).where(observations.c.source_id == source)
+    ).scalar()
+
+
+def max_observation_id(conn: Connection, source: int) -> int:
+    """The id of the source's newest observation; 0 when it has none."""
+    return int(conn.execute(
+        select(func.coalesce(func.max(observations.c.id), 0))
+        .where(observations.c.source_id == source)
+    ).scalar_one())
+
+
+def observations_for(conn: Connection, source: int, limit: int | None = None) -> list[AnyRow]:
+    """The source's observations, newest first (every column)."""
+    query = (
+        select(observations)
+        .where(observations.c.source_id == source)
+        .order_by(observations.c.observed_at.desc(), observations.c.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).all())
+
+
+def observation_count(conn: Connection, source: int) -> int:
+    return int(conn.execute(
+        select(func.count()).select_from(observations).where(observations.c.source_id == source)
+    ).scalar_one())
+
+
+def origins_with_prefix(conn: Connection, source: int, prefix: str) -> list[str]:
+    """The `origin` of each of the source's observations that starts with `prefix`."""
+    return list(conn.execute(
+        select(observations.c.origin).where(
+            observations.c.source_id == source,
+            observations.c.origin.startswith(prefix),
+        )
+    ).scalars())
+
+
+def state_sequence(conn: Connection, source_id: int,
+                   until: datetime | None = None) -> list[tuple[datetime, int]]:
+    """The observed states of a source in time order: (first observed at, snapshot id).
+
+    Only the observations that set a state (the first one and every transition); an unchanged
+    poll does not start a new state.
+    """
+    query = (
+        select(observations.c.observed_at, observations.c.snapshot_id)
+        .where(observations.c.source_id == source_id,
+               observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+               observations.c.snapshot_id.is_not(None))
+        .order_by(observations.c.observed_at, observations.c.id)
+    )
+    if until is not None:
+        query = query.where(observations.c.observed_at < until)
+    return [(row.observed_at, row.snapshot_id) for row in conn.execute(query)]
+
+
+def first_state_in(conn: Connection, source_id: int, since: datetime | None,
+                   until: datetime | None) -> tuple[int, datetime] | None:
+    """The first state observed in `[since, until)`: (snapshot id, observed at)."""
+    row = conn.execute(
+        select(observations.c.snapshot_id, observations.c.observed_at)
+        .where(observations.c.source_id == source_id, observations.c.snapshot_id.is_not(None),
+               *_between(observations.c.observed_at, since, until))
+        .order_by(observations.c.observed_at, observations.c.id)
+        .limit(1)
+    ).first()
+    return (row.snapshot_id, row.observed_at) if row else None
+
+
+def last_state_observed_at(conn: Connection, source_id: int) -> datetime | None:
+    """When the source was last seen with a state (failed polls do not count)."""
+    return conn.execute(
+        select(func.max(observations.c.observed_at))
+        .where(observations.c.source_id == source_id, observations.c.snapshot_id.is_not(None))
+    ).scalar()
+
+
+def source_span(conn: Connection, source_id: int) -> tuple[datetime, datetime] | None:
+    """The first and last observation times of a source with a state."""
+    row = conn.execute(
+        select(func.min(observations.c.observed_at), func.max(observations.c.observed_at))
+        .where(observations.c.source_id == source_id, observations.c.snapshot_id.is_not(None))
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+# --- health (tracker status) ---
+
+
+def last_success(conn: Connection, source_id: int) -> AnyRow | None:
+    """The newest successful observation with its snapshot: id, observed_at, outcome, origin,
+    catalog_version, content_hash, model_count."""
+    return conn.execute(
+        select(observations.c.id, observations.c.observed_at, observations.c.outcome,
+               observations.c.origin, snapshots.c.catalog_version, snapshots.c.content_hash,
+               snapshots.c.model_count)
+        .join(snapshots, snapshots.c.id == observations.c.snapshot_id)
+        .where(observations.c.source_id == source_id,
+               observations.c.outcome.in_(_outcomes(SUCCESS_OUTCOMES)))
+        .order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+    ).first()
+
+
+def last_transition(conn: Connection, source_id: int) -> AnyRow | None:
+    """The newest transition: id, observed_at, and the version and hash of the states before
+    (old_version, old_hash) and after (new_version, new_hash)."""
+    old, new = snapshots.alias("old"), snapshots.alias("new")
+    return conn.execute(
+        select(observations.c.id, observations.c.observed_at,
+               old.c.catalog_version.label("old_version"), old.c.content_hash.label("old_hash"),
+               new.c.catalog_version.label("new_version"), new.c.content_hash.label("new_hash"))
+        .join(old, old.c.id == observations.c.previous_snapshot_id)
+        .join(new, new.c.id == observations.c.snapshot_id)
+        .where(observations.c.source_id == source_id,
+               observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)))
+        .order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+    ).first()
+
+
+def failures_since(conn: Connection, source_id: int,
+                   after: tuple[datetime, int] | None = None) -> int:
+    """How many failed observations the source has after `after` (observed_at, id): the
+    observations in a row since a success, when that is the newest success."""
+    streak = select(func.count()).select_from(observations).where(
+        observations.c.source_id == source_id,
+        observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES)),
+    )
+    if after is not None:
+        observed_at, observation_id = after
+        streak = streak.where(
+            (observations.c.observed_at > observed_at)
+            | ((observations.c.observed_at == observed_at)
+               & (observations.c.id > observation_id))
+        )
+    return int(conn.execute(streak).scalar_one())
+
+
+def last_failure(conn: Connection, source_id: int) -> AnyRow | None:
+    """The newest failed observation: observed_at, outcome, http_status, error."""
+    return conn.execute(
+        select(observations.c.observed_at, observations.c.outcome, observations.c.http_status,
+               observations.c.error)
+        .where(observations.c.source_id == source_id,
+               observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES)))
+        .order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+    ).first()
+
+
+# --- observations of one origin (notifications) ---
+
+
+def last_success_of_origin(conn: Connection, source_id: int, origin: str) -> AnyRow | None:
+    """The newest successful observation of `origin` (by id): id, observed_at."""
+    return conn.execute(
+        select(observations.c.id, observations.c.observed_at)
+        .where(observations.c.source_id == source_id, observations.c.origin == origin,
+               observations.c.outcome.in_(_outcomes(SUCCESS_OUTCOMES)))
+        .order_by(observations.c.id.desc()).limit(1)
+    ).first()
+
+
+def failures_of_origin_after(conn: Connection, source_id: int, origin: str,
+                             after: int) -> list[AnyRow]:
+    """The failed observations of `origin` with an id above `after`, oldest first: id,
+    observed_at, outcome, http_status, error."""
+    return list(conn.execute(
+        select(observations.c.id, observations.c.observed_at, observations.c.outcome,
+               observations.c.http_status, observations.c.error)
+        .where(observations.c.source_id == source_id, observations.c.origin == origin,
+               observations.c.id > after,
+               observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES)))
+        .order_by(observations.c.id)
+    ).all())
+
+
+def latest_of_origin(conn: Connection, source_id: int, origin: str) -> AnyRow | None:
+    """The newest observation of `origin` (by id): outcome, observed_at."""
+    return conn.execute(
+        select(observations.c.outcome, observations.c.observed_at)
+        .where(observations.c.source_id == source_id, observations.c.origin == origin)
+        .order_by(observations.c.id.desc()).limit(1)
+    ).first()
+
+
+def pending_transition_count(conn: Connection, source_id: int, after: int, origin: str) -> int:
+    """How many transitions of `origin` the source has with an observation id above `after`."""
+    return int(conn.execute(
+        select(func.count()).select_from(observations).where(
+            observations.c.source_id == source_id,
+            observations.c.id > after,
+            observations.c.origin == origin,
+            observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+            observations.c.previous_snapshot_id.is_not(None),
+        )
+    ).scalar_one())
+
+
+# --- changes and transitions ---
+
+# The columns of a change record, JSON values as text (see `json_as_text`).
+_CHANGE_COLUMNS = (
+    changes.c.id, changes.c.observation_id, changes.c.observed_at, changes.c.kind,
+    changes.c.model, changes.c.provider, changes.c.field,
+    json_as_text(changes.c.old, "old"), json_as_text(changes.c.new, "new"),
+    changes.c.change_pct, changes.c.weakened,
+    changes.c.from_snapshot_id, changes.c.to_snapshot_id,
+)
+
+
+@dataclass(frozen=True)
+class _ChangeRow:
+    """A `changes` row with its JSON values decoded (what `change_from_row` reads)."""
+
+    kind: str
+    model: str | None
+    provider: str | None
+    field: str | None
+    old: Any
+    new: Any
+    change_pct: float | None
+    weakened: bool | None
+
+
+def _json_value(value: str | None) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
+def change_from_row(row: Any) -> Change:
+    """A stored change (a row with decoded `old` and `new`) as the guide's change record."""
+    record: Change = {
+        "kind": row.kind,
+        "model": row.model,
+        "provider": row.provider,
+        "field": row.field,
+        "old": row.old,
+        "new": row.new,
+    }
+    if row.kind == ChangeKind.PRICE_CHANGED:
+        record["change_pct"] = row.change_pct
+    if row.kind == ChangeKind.DATA_POLICY_CHANGED:
+        record["weakened"] = bool(row.weakened)
+        record["became_unknown"] = policy_became_unknown(row.old, row.new)
+    absent = getattr(row, "absent", None)
+    if absent is not None:
+        record["absent"] = absent
+    return record
+
+
+def _stored_change(row: Any) -> StoredChange:
+    """A row selected with `_CHANGE_COLUMNS`."""
+    decoded = _ChangeRow(row.kind, row.model, row.provider, row.field, _json_value(row.old),
+                         _json_value(row.new), row.change_pct, row.weakened)
+    return StoredChange(row.id, row.observation_id, row.observed_at, row.from_snapshot_id,
+                        row.to_snapshot_id, change_from_row(decoded))
+
+
+def change_count(conn: Connection, observation_id: int) -> int:
+    """How many change records an observation has."""
+    return int(conn.execute(
+        select(func.count()).select_from(changes).where(changes.c.observation_id == observation_id)
+    ).scalar_one())
+
+
+def changes_in(conn: Connection, source_id: int, since: datetime | None = None,
+               until: datetime | None = None) -> list[StoredChange]:
+    """The source's change records observed in `[since, until)`, by observation then id."""
+    rows = conn.execute(
+        select(*_CHANGE_COLUMNS)
+        .where(changes.c.source_id == source_id, *_between(changes.c.observed_at, since, until))
+        .order_by(changes.c.observation_id, changes.c.id)
+    )
+    return [_stored_change(row) for row in rows]
+
+
+def policy_changes(conn: Connection, source_id: int, since: datetime | None = None,
+                   until: datetime | None = None) -> list[StoredChange]:
+    """The source's data-policy changes observed in `[since, until)`, oldest first."""
+    rows = conn.execute(
+        select(*_CHANGE_COLUMNS)
+        .where(changes.c.source_id == source_id,
+               changes.c.kind == ChangeKind.DATA_POLICY_CHANGED.value,
+               *_between(changes.c.observed_at, since, until))
+        .order_by(changes.c.observed_at, changes.c.id)
+    )
+    return [_stored_change(row) for row in rows]
+
+
+def changes_of(conn: Connection, observation_ids: Sequence[int]) -> list[StoredChange]:
+    """The change records of the given observations, in the order they were stored."""
+    rows = conn.execute(
+        select(*_CHANGE_COLUMNS)
+        .where(changes.c.observation_id.in_(list(observation_ids)))
+        .order_by(changes.c.id)
+    )
+    return [_stored_change(row) for row in rows]
+
+
+def transitions(conn: Connection, source: str, source_id: int,
+                snapshots_by_id: Mapping[int, SnapshotInfo], *, since: datetime | None = None,
+                until: datetime | None = None, with_changes: bool = True) -> list[Transition]:
+    """Every transition of a source observed in `[since, until)`, oldest first, with its
+    changes (`snapshots_by_id`: every snapshot of the source).
+
+    Two queries: the transitions, and all their change records at once.
+    """
+    rows = conn.execute(
+        select(observations.c.id, observations.c.observed_at, observations.c.outcome,
+               observations.c.snapshot_id, observations.c.previous_snapshot_id)
+        .where(observations.c.source_id == source_id,
+               observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+               observations.c.snapshot_id.is_not(None),
+               observations.c.previous_snapshot_id.is_not(None),
+               *_between(observations.c.observed_at, since, until))
+        .order_by(observations.c.observed_at, observations.c.id)
+    ).all()
+    result = [
+        Transition(source, row.id, row.observed_at, row.outcome,
+                   snapshots_by_id[row.previous_snapshot_id], snapshots_by_id[row.snapshot_id])
+        for row in rows
+    ]
+    if with_changes and result:
+        by_observation = {t.observation_id: t for t in result}
+        for change in changes_in(conn, source_id, since, until):
+            owner = by_observation.get(change.observation_id)
+            if owner is not None:
+                owner.changes.append(change.record)
+    return result
+
+
+def transitions_after(conn: Connection, source: str, source_id: int, after: int, *,
+                      origin: str, limit: int) -> list[Transition]:
+    """The first `limit` transitions of `origin` with an observation id above `after`, by id,
+    with their changes. Two queries: the transitions with both states, and their changes."""
+    old, new = snapshots.alias("old"), snapshots.alias("new")
+    rows = conn.execute(
+        select(
+            observations.c.id, observations.c.observed_at, observations.c.outcome,
+            *_prefixed_snapshot_columns(old, "old_"), *_prefixed_snapshot_columns(new, "new_"),
+        )
+        .join(old, old.c.id == observations.c.previous_snapshot_id)
+        .join(new, new.c.id == observations.c.snapshot_id)
+        .where(
+            observations.c.source_id == source_id,
+            observations.c.id > after,
+            observations.c.origin == origin,
+            observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+        )
+        .order_by(observations.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    found = {
+        row.id: Transition(source, row.id, row.observed_at, row.outcome,
+                           _snapshot_info(row, "old_"), _snapshot_info(row, "new_"))
+        for row in rows
+    }
+    for change in changes_of(conn, list(found)):
+        found[change.observation_id].changes.append(change.record)
+    return list(found.values())
+
+
+# --- interval rows (histories) ---
+
+
+def model_state_rows(conn: Connection, source_id: int,
+                     models: Sequence[str] | None = None) -> Iterable[AnyRow]:
+    """Every `model_states` row of the source (of `models` only, when given): model_id,
+    valid_from, valid_to, context_window, supported_endpoints, owned_by, created."""
+    query = select(
+        model_states.c.model_id, model_states.c.valid_from, model_states.c.valid_to,
+        model_states.c.context_window, model_states.c.supported_endpoints,
+        model_states.c.owned_by, model_states.c.created,
+    ).where(model_states.c.source_id == source_id)
+    if models is not None:
+        query = query.where(model_states.c.model_id.in_(list(models)))
+    return conn.execute(query)
+
+
+def offer_rows(conn: Connection, source_id: int, models: Sequence[str] | None = None,
+               provider: str | None = None) -> Iterable[AnyRow]:
+    """Every `offers` row of the source (of `models` and `provider` only, when given):
+    model_id, provider, valid_from, valid_to, input_price, output_price, data_policy."""
+    query = select(
+        offers.c.model_id, offers.c.provider, offers.c.valid_from, offers.c.valid_to,
+        offers.c.input_price, offers.c.output_price, offers.c.data_policy,
+    ).where(offers.c.source_id == source_id)
+    if models is not None:
+        query = query.where(offers.c.model_id.in_(list(models)))
+    if provider is not None:
+        query = query.where(offers.c.provider == provider)
+    return conn.execute(query)
+
+
+def model_ids(conn: Connection, source_id: int) -> list[str]:
+    """Every model id a source ever listed."""
+    return list(conn.execute(
+        select(model_states.c.model_id).where(model_states.c.source_id == source_id)
+        .distinct().order_by(model_states.c.model_id)
+    ).scalars())
+
+
+# --- notification state ---
+
+
+def notification_state(conn: Connection, target: str, source_id: int) -> AnyRow | None:
+    """The `notifications` row of a target (its key) for a source."""
+    return conn.execute(
+        select(notifications).where(notifications.c.target == target,
+                                    notifications.c.source_id == source_id)
+    ).first()
+
+
+def notification_states(conn: Connection, source_ids: Iterable[int]) -> list[AnyRow]:
+    """Every `notifications` row of the given sources, by label then source."""
+    return list(conn.execute(
+        select(notifications).where(notifications.c.source_id.in_(list(source_ids)))
+        .order_by(notifications.c.label, notifications.c.source_id)
+    ).all())
+
+
+# --- the database session ---
+
+
+def current_schema(conn: Connection) -> str:
+    """PostgreSQL's current schema (the run lock's key includes it)."""
+    return str(conn.execute(text("SELECT current_schema()")).scalar_one())

@@ -1,0 +1,318 @@
+"""Every statement that changes the database: sources, snapshots written as validity
+intervals, observations and their change records, notification delivery state, and the
+PostgreSQL advisory locks that serialize writers.
+
+Every function takes an open `Connection`; transactions belong to the caller (the pipeline),
+so a snapshot and all its rows commit together or not at all. Reads live in
+`tracker.store.reads`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, insert, text, update
+
+from tracker.catalog import Catalog, Model, Provider, decimal_text, digest_of
+from tracker.diff import Change
+from tracker.store import rawbody, reads
+from tracker.store.schema import (
+    changes,
+    model_states,
+    notifications,
+    observations,
+    offers,
+    snapshots,
+    sources,
+)
+
+# --- sources ---
+
+
+def ensure_source(
+    conn: Connection,
+    *,
+    name: str,
+    kind: str,
+    base_url: str,
+    endpoint: str | None,
+    now: datetime,
+) -> int:
+    """The id of the named source, created on first use."""
+    existing = reads.source_id(conn, name)
+    if existing is not None:
+        return existing
+    result = conn.execute(
+        insert(sources).values(
+            name=name, kind=kind, base_url=base_url, endpoint=endpoint, created_at=now
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+# --- snapshots ---
+
+
+def touch_snapshot(conn: Connection, snapshot_id: int, observed_at: datetime) -> None:
+    conn.execute(
+        update(snapshots)
+        .where(snapshots.c.id == snapshot_id, snapshots.c.last_observed_at < observed_at)
+        .values(last_observed_at=observed_at)
+    )
+
+
+def insert_snapshot(
+    conn: Connection,
+    *,
+    source: int,
+    catalog: Catalog,
+    content_hash: str,
+    raw: bytes,
+    observed_at: datetime,
+    base: tuple[int, Catalog, bytes] | None,
+) -> int:
+    """Store a new snapshot: its row, its compressed body, and the interval rows that change.
+
+    `base` is the newest existing snapshot of the source (id, catalog, raw body): intervals
+    continue from it, and the raw body is stored as a delta against its body.
+    """
+    keyframe = base is None or reads.snapshot_count(conn, source) % rawbody.KEYFRAME_EVERY == 0
+    base_raw = None if keyframe or base is None else base[2]
+    result = conn.execute(
+        insert(snapshots).values(
+            source_id=source,
+            identity=catalog.catalog_version or content_hash,
+            catalog_version=catalog.catalog_version,
+            content_hash=content_hash,
+            first_observed_at=observed_at,
+            last_observed_at=observed_at,
+            model_count=len(catalog.models),
+            provider_count=sum(len(m.providers) for m in catalog.models.values()),
+            extra=dict(catalog.extra),
+            raw_body=rawbody.compress(raw, base_raw),
+            raw_base_id=None if base_raw is None or base is None else base[0],
+            raw_size=len(raw),
+            raw_sha256=hashlib.sha256(raw).hexdigest(),
+        )
+    )
+    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    _write_intervals(conn, source, new_id, base[1] if base else None, catalog)
+    return new_id
+
+
+def _write_intervals(
+    conn: Connection, source: int, new_id: int, old: Catalog | None, new: Catalog
+) -> None:
+    old_models = old.models if old is not None else {}
+    close_models: list[str] = []
+    open_models: list[Model] = []
+    close_offers: list[tuple[str, str]] = []
+    open_offers: list[tuple[str, Provider]] = []
+
+    for model_id in old_models.keys() - new.models.keys():
+        close_models.append(model_id)
+        close_offers.extend((model_id, name) for name in old_models[model_id].providers)
+    for model_id in new.models.keys() - old_models.keys():
+        model = new.models[model_id]
+        open_models.append(model)
+        open_offers.extend((model_id, p) for p in model.providers.values())
+    for model_id in new.models.keys() & old_models.keys():
+        before, after = old_models[model_id], new.models[model_id]
+        # Compared as JSON, like the content hash: Python's == takes true, 1 and 1.0 as equal.
+        if before is after or digest_of(before) == digest_of(after):
+            continue
+        if _as_json(_model_row(before)) != _as_json(_model_row(after)):
+            close_models.append(model_id)
+            open_models.append(after)
+        for name in before.providers.keys() | after.providers.keys():
+            was, now = before.providers.get(name), after.providers.get(name)
+            if was is now or (was is not None and now is not None
+                              and _as_json(was.canonical()) == _as_json(now.canonical())):
+                continue
+            if was is not None:
+                close_offers.append((model_id, name))
+            if now is not None:
+                open_offers.append((model_id, now))
+
+    if close_models:
+        conn.execute(
+            update(model_states)
+            .where(
+                model_states.c.source_id == source,
+                model_states.c.model_id == bindparam("b_model"),
+                model_states.c.valid_to.is_(None),
+            )
+            .values(valid_to=new_id),
+            [{"b_model": m} for m in close_models],
+        )
+    if close_offers:
+        conn.execute(
+            update(offers)
+            .where(
+                offers.c.source_id == source,
+                offers.c.model_id == bindparam("b_model"),
+                offers.c.provider == bindparam("b_provider"),
+                offers.c.valid_to.is_(None),
+            )
+            .values(valid_to=new_id),
+            [{"b_model": m, "b_provider": p} for m, p in close_offers],
+        )
+    if open_models:
+        conn.execute(
+            insert(model_states),
+            [
+                {"source_id": source, "model_id": m.id, "valid_from": new_id, "valid_to": None,
+                 **_model_row(m)}
+                for m in open_models
+            ],
+        )
+    if open_offers:
+        conn.execute(
+            insert(offers),
+            [
+                {
+                    "source_id": source,
+                    "model_id": model_id,
+                    "provider": p.name,
+                    "valid_from": new_id,
+                    "valid_to": None,
+                    "input_price": decimal_text(p.input_price),
+                    "output_price": decimal_text(p.output_price),
+                    "data_policy": p.data_policy,
+                    "extra": dict(p.extra),
+                }
+                for model_id, p in open_offers
+            ],
+        )
+
+
+def _as_json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _model_row(model: Model) -> dict[str, Any]:
+    """The model-level columns of `model_states` (providers live in `offers`)."""
+    return {
+        "created": model.created,
+        "owned_by": model.owned_by,
+        "context_window": model.context_window,
+        "supported_endpoints": (
+            list(model.supported_endpoints) if model.supported_endpoints is not None else None
+        ),
+        "extra": dict(model.extra),
+    }
+
+
+# --- observations and changes ---
+
+
+def record_observation(conn: Connection, **values: Any) -> int:
+    result = conn.execute(insert(observations).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def record_changes(
+    conn: Connection,
+    *,
+    source: int,
+    observation_id: int,
+    observed_at: datetime,
+    from_snapshot: int,
+    to_snapshot: int,
+    records: Sequence[Change],
+) -> None:
+    if not records:
+        return
+    conn.execute(
+        insert(changes),
+        [
+            {
+                "source_id": source,
+                "observation_id": observation_id,
+                "observed_at": observed_at,
+                "from_snapshot_id": from_snapshot,
+                "to_snapshot_id": to_snapshot,
+                "kind": c["kind"],
+                "model": c["model"],
+                "provider": c["provider"],
+                "field": c["field"],
+                "old": c["old"],
+                "new": c["new"],
+                "change_pct": c.get("change_pct"),
+                "weakened": c.get("weakened"),
+                "absent": c.get("absent"),
+            }
+            for c in records
+        ],
+    )
+
+
+# --- notification delivery state ---
+
+
+def insert_notification_state(conn: Connection, *, target: str, label: str, source_id: int,
+                              delivered_through: int) -> None:
+    """A target's first row for a source: told about observations up to `delivered_through`."""
+    conn.execute(insert(notifications).values(
+        target=target, label=label, source_id=source_id,
+        delivered_through=delivered_through, failed_attempts=0,
+    ))
+
+
+def _notification(target: str, source_id: int) -> Any:
+    return update(notifications).where(notifications.c.target == target,
+                                       notifications.c.source_id == source_id)
+
+
+def record_delivery(conn: Connection, target: str, source_id: int, at: datetime) -> None:
+    """A delivery succeeded: the failure count and error are cleared."""
+    conn.execute(_notification(target, source_id).values(
+        last_attempt_at=at, last_delivered_at=at, last_error=None, failed_attempts=0))
+
+
+def record_delivery_failure(conn: Connection, target: str, source_id: int, at: datetime,
+                            error: str) -> None:
+    """A delivery failed: one more failed attempt, and its error."""
+    conn.execute(_notification(target, source_id).values(
+        last_attempt_at=at, last_error=error,
+        failed_attempts=notifications.c.failed_attempts + 1))
+
+
+def set_delivered_through(conn: Connection, target: str, source_id: int,
+                          observation_id: int) -> None:
+    """The target has been told about (or filtered out) every transition up to here."""
+    conn.execute(_notification(target, source_id).values(delivered_through=observation_id))
+
+
+def set_failure_alert(conn: Connection, target: str, source_id: int,
+                      first_failure_id: int | None) -> None:
+    """The failure streak the target was alerted about (None: no alert outstanding)."""
+    conn.execute(_notification(target, source_id).values(failure_alert_from=first_failure_id))
+
+
+# --- PostgreSQL advisory locks ---
+
+
+def advisory_xact_lock(conn: Connection, key: int) -> None:
+    """Wait for the transaction-level advisory lock `key` (released at commit or rollback)."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def try_advisory_lock(conn: Connection, lock_class: int, key: int) -> bool:
+    """Take the session-level advisory lock (`lock_class`, `key`) if it is free."""
+    got = conn.execute(
+        text("SELECT pg_try_advisory_lock(:cls, :key)"), {"cls": lock_class, "key": key}
+    ).scalar_one()
+    return bool(got)
+
+
+def advisory_unlock(conn: Connection, lock_class: int, key: int) -> bool:
+    """Release the session-level advisory lock; False when this session did not hold it."""
+    released = conn.execute(
+        text("SELECT pg_advisory_unlock(:cls, :key)"), {"cls": lock_class, "key": key}
+    ).scalar_one()
+    return bool(released)
