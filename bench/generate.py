@@ -6,7 +6,15 @@ catalog version, one hour apart. Between versions about `churn` of the models se
 price moves, data-policy flips, models and providers added or removed, now and then a
 context_window change.
 
-    python bench/generate.py --out /tmp/series                 # 300 versions, 2,000 models
+The default series is shaped like a real router's history (see bench/README.md): the catalog
+grows from 50 to `--models` models (and shrinks once), models and providers are listed in
+another order in every version, a few prices per version are written with float noise
+(0.8299999999999998 for 0.83), a model has 1 to 12 providers (long-tailed), a few versions have
+no catalog_version, and one version reverts to an earlier one. `--kind` makes the old, kind
+series instead: a catalog of constant size, sorted by id, with clean prices.
+
+    python bench/generate.py --out /tmp/series                 # 300 versions, 50 -> 2,000 models
+    python bench/generate.py --kind --out /tmp/kind            # 300 versions x 2,000 models, kind
     python bench/generate.py --versions 50 --models 500 --seed 7 --out /tmp/small
 
 The series is a pure function of the parameters (seeded `random.Random`), so the same
@@ -34,7 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 # Bump when the generated data changes for the same parameters (invalidates cached repos).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 FILE_NAME = "models.json"
 BRANCH = "main"
@@ -58,6 +66,21 @@ EVENT_WEIGHTS: dict[str, int] = {
     "provider_remove": 8,
     "context_window": 4,
 }
+
+# --- the realistic series ---
+
+# Providers per model, long-tailed (weight k^-1.5 for k providers: mean about 2.7, as real
+# catalogs have, e.g. 4,685 offers for 1,743 models), capped by how many hosts serve a maker.
+REALISTIC_PROVIDER_COUNT_WEIGHTS = {k: round(1000 * k ** -1.5) for k in range(1, 13)}
+# Share of the models with several providers whose providers are listed in another order in
+# each version (a router sorting them by latency or load).
+PROVIDER_REORDER_SHARE = 0.3
+# Prices written with float noise in each version (a router computing prices in floats).
+NOISY_PRICES_PER_VERSION = (2, 6)
+# Versions served without catalog_version, and where the single shrink and revert happen.
+UNVERSIONED_COUNT = 3
+SHRINK_AT, SHRINK_SHARE = 0.45, 0.06
+REVERT_AT, REVERT_BACK = 0.7, 2  # this version re-serves the one REVERT_BACK versions earlier
 
 OPEN_HOSTS = (
     "together", "fireworks", "deepinfra", "groq", "cerebras", "novita", "nebius", "hyperbolic",
@@ -121,14 +144,17 @@ DATES = ("", "", "", "-2024-08-06", "-2024-11-20", "-0905", "-2507", "-20250514"
 @dataclass(frozen=True)
 class Params:
     versions: int = 300
-    models: int = 2000
+    models: int = 2000  # realistic: models in the last version; kind: in every version
     churn: float = 0.01
     seed: int = 1
+    realistic: bool = True
+    start_models: int = 50  # realistic: models in the first version
 
     def key(self) -> str:
         """A directory name that identifies the series (and the generator that made it)."""
         churn = f"{self.churn:g}".replace(".", "p")
-        return (f"g{GENERATOR_VERSION}-v{self.versions}-m{self.models}-c{churn}-s{self.seed}")
+        shape = f"r-m{self.start_models}to{self.models}" if self.realistic else f"k-m{self.models}"
+        return f"g{GENERATOR_VERSION}-{shape}-v{self.versions}-c{churn}-s{self.seed}"
 
 
 @dataclass
@@ -146,6 +172,8 @@ class Manifest:
     last_model_count: int
     last_size_bytes: int
     total_bytes: int
+    unversioned: list[int] = field(default_factory=list)  # 0-based versions without a version
+    revert_at: int | None = None  # the version that re-serves an earlier one
     events: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -170,20 +198,38 @@ class Series:
     """The evolving catalog. `step()` applies one version's churn; `payload()` serializes it.
 
     Models are kept in id order, and each model's JSON text is cached until it changes, so a
-    version costs a join of cached strings plus re-serializing the ~1% that changed.
+    version costs a join of cached strings plus re-serializing the models that changed (in
+    the realistic series, also those whose providers were reordered or carry float noise).
     """
 
     def __init__(self, params: Params) -> None:
         self.params = params
         self.rng = random.Random(params.seed)
-        self.ids: list[str] = []  # sorted; the order of data[] in every version
+        self.realistic = params.realistic
+        self.max_providers = max(REALISTIC_PROVIDER_COUNT_WEIGHTS) if self.realistic else 5
+        self.ids: list[str] = []  # sorted; the order of data[] in the kind series
         self.models: dict[str, dict[str, Any]] = {}
         self.makers: dict[str, Maker] = {}
         self.used_ids: set[str] = set()
+        self._next_suffix: dict[str, int] = {}
         self._text: dict[str, str] = {}
         self.events: dict[str, int] = dict.fromkeys(EVENT_WEIGHTS, 0)
+        if self.realistic:
+            self.events.update(growth=0, shrink=0, provider_reorders=0, noisy_prices=0,
+                               unversioned=0, revert=0)
+        # The realistic series' one-off events, drawn from a generator of their own so that
+        # they do not shift the churn.
+        plan = random.Random(f"{params.seed}-plan")
+        last = params.versions - 1
+        self.revert_at = round(REVERT_AT * last) if self.realistic and last >= 4 else -1
+        self.shrink_at = round(SHRINK_AT * last) if self.realistic and last >= 4 else -1
+        eligible = [i for i in range(1, last) if i not in (self.revert_at,
+                                                           self.revert_at - REVERT_BACK)]
+        self.unversioned = (set(plan.sample(eligible, min(UNVERSIONED_COUNT, len(eligible))))
+                            if self.realistic else set())
+        self._reverted: tuple[str, list[dict[str, Any]]] | None = None
         created = int((START - timedelta(days=720)).timestamp())
-        for _ in range(params.models):
+        for _ in range(params.start_models if self.realistic else params.models):
             self._add_model(created + self.rng.randrange(0, 700 * 86400))
 
     # --- building blocks ---
@@ -196,9 +242,10 @@ class Series:
             if candidate not in self.used_ids:
                 return candidate
         base = rng.choice(maker.families) + rng.choice(maker.sizes)
-        n = 2
+        n = self._next_suffix.get(base, 2)
         while f"{base}-v{n}" in self.used_ids:
             n += 1
+        self._next_suffix[base] = n + 1
         return f"{base}-v{n}"
 
     def _price(self, low: float, high: float) -> float:
@@ -222,7 +269,8 @@ class Series:
         rng = self.rng
         maker = rng.choices(MAKERS, MAKER_WEIGHTS)[0]
         model_id = self._new_id(maker)
-        count = rng.choices(list(PROVIDER_COUNT_WEIGHTS), list(PROVIDER_COUNT_WEIGHTS.values()))[0]
+        weights = REALISTIC_PROVIDER_COUNT_WEIGHTS if self.realistic else PROVIDER_COUNT_WEIGHTS
+        count = rng.choices(list(weights), list(weights.values()))[0]
         hosts = rng.sample(maker.hosts, min(count, len(maker.hosts)))
         if maker.hosts[0] not in hosts and rng.random() < 0.7:
             hosts[0] = maker.hosts[0]  # the maker's own API usually serves its models
@@ -300,7 +348,8 @@ class Series:
 
     def _event_provider_add(self, created: int) -> bool:
         def has_room(model: dict[str, Any]) -> bool:
-            return len(model["providers"]) < min(5, len(self.makers[model["id"]].hosts))
+            return len(model["providers"]) < min(self.max_providers,
+                                                 len(self.makers[model["id"]].hosts))
 
         model_id = self._pick(has_room)
         if model_id is None:
@@ -339,7 +388,8 @@ class Series:
 
     def step(self, index: int) -> None:
         """Apply the churn that leads to version `index` (version 0 is the initial catalog)."""
-        mean = self.params.churn * self.params.models
+        size = len(self.ids) if self.realistic else self.params.models
+        mean = self.params.churn * size
         count = max(1, round(self.rng.uniform(0.5, 1.5) * mean)) if mean > 0 else 0
         created = int(commit_time(index).timestamp())
         kinds = list(EVENT_WEIGHTS)
@@ -349,6 +399,58 @@ class Series:
             handler = getattr(self, f"_event_{kind}")
             if handler(created):
                 self.events[kind] += 1
+        if self.realistic:
+            self._grow(index, created)
+            self._reorder_providers()
+
+    # --- the realistic series: growth, order, noise, missing versions, a revert ---
+
+    def target_size(self, index: int) -> int:
+        """How many models version `index` is grown to (linear from start to final size)."""
+        last = max(self.params.versions - 1, 1)
+        start, final = self.params.start_models, self.params.models
+        return round(start + (final - start) * index / last)
+
+    def _grow(self, index: int, created: int) -> None:
+        if index == self.shrink_at:  # a provider retires a batch of models at once
+            for model_id in self.rng.sample(self.ids, round(SHRINK_SHARE * len(self.ids))):
+                self._event_model_remove_id(model_id)
+            self.events["shrink"] += 1
+            return
+        while len(self.ids) < self.target_size(index):
+            self._add_model(created)
+            self.events["growth"] += 1
+
+    def _event_model_remove_id(self, model_id: str) -> None:
+        self.ids.remove(model_id)
+        del self.models[model_id]
+        self._text.pop(model_id, None)
+
+    def _reorder_providers(self) -> None:
+        """Some models list their providers in another order (their content is the same)."""
+        for model_id in self.ids:
+            providers = self.models[model_id]["providers"]
+            if len(providers) >= 2 and self.rng.random() < PROVIDER_REORDER_SHARE:
+                before = [p["name"] for p in providers]
+                self.rng.shuffle(providers)
+                if [p["name"] for p in providers] != before:
+                    self._changed(model_id)
+                    self.events["provider_reorders"] += 1
+
+    def _noisy_prices(self) -> dict[str, tuple[int, str, float]]:
+        """For this version only: (provider index, field, noisy value) by model id."""
+        noisy: dict[str, tuple[int, str, float]] = {}
+        low, high = NOISY_PRICES_PER_VERSION
+        for _ in range(self.rng.randint(low, high)):
+            model_id = self._pick(lambda m: bool(m["providers"]))
+            if model_id is None or model_id in noisy:
+                continue
+            providers = self.models[model_id]["providers"]
+            position = self.rng.randrange(len(providers))
+            name = self.rng.choice(("input_price", "output_price"))
+            noisy[model_id] = (position, name, float_noise(providers[position][name],
+                                                           self.rng.choice((-2, -1, 1))))
+        return noisy
 
     def versions(self) -> Iterator[tuple[int, bytes]]:
         """Each version's `models.json` bytes, oldest first (advances the series)."""
@@ -359,24 +461,73 @@ class Series:
 
     def payload(self, index: int) -> bytes:
         """Version `index` as the router would return it: json.dumps(indent=1) of the page."""
-        head = (
-            '{\n "object": "list",\n'
-            f' "catalog_version": {json.dumps(catalog_version(index))},\n'
-            f' "catalog_age_seconds": {self.rng.randrange(5, 3600)},\n'
-            ' "data": ['
-        )
-        if not self.ids:
+        if not self.realistic:
+            parts = [self._model_text(model_id) for model_id in self.ids]
+            return self._page(catalog_version(index), self.rng.randrange(5, 3600), parts)
+        age = self.rng.randrange(5, 3600)
+        if index == self.revert_at and self._reverted is not None:
+            # The router rolls back to an earlier catalog for one version: the same version
+            # and models, listed in another order.
+            version, parts = self._reverted
+            self.rng.shuffle(parts)
+            self.events["revert"] += 1
+            return self._page(version, age, parts)
+        noisy = self._noisy_prices()
+        self.events["noisy_prices"] += len(noisy)
+        order = list(self.ids)
+        self.rng.shuffle(order)
+        parts = [self._noisy_text(i, *noisy[i]) if i in noisy else self._model_text(i)
+                 for i in order]
+        version: str | None = catalog_version(index)
+        if index in self.unversioned:
+            version = None
+            self.events["unversioned"] += 1
+        if index == self.revert_at - REVERT_BACK:
+            self._reverted = (catalog_version(index), list(parts))
+        return self._page(version, age, parts)
+
+    @staticmethod
+    def _page(version: str | None, age: int, parts: list[str]) -> bytes:
+        head = '{\n "object": "list",\n'
+        if version is not None:
+            head += f' "catalog_version": {json.dumps(version)},\n'
+        head += f' "catalog_age_seconds": {age},\n "data": ['
+        if not parts:
             return (head + "]\n}").encode()
-        parts = [self._model_text(model_id) for model_id in self.ids]
         return (head + "\n" + ",\n".join(parts) + "\n ]\n}").encode()
+
+    def _noisy_text(self, model_id: str, position: int, name: str, value: float) -> str:
+        model = self.models[model_id]
+        providers = list(model["providers"])
+        providers[position] = {**providers[position], name: value}
+        return _model_json({**model, "providers": providers})
 
     def _model_text(self, model_id: str) -> str:
         text = self._text.get(model_id)
         if text is None:
-            dumped = json.dumps(self.models[model_id], indent=1)
-            text = "\n".join("  " + line for line in dumped.split("\n"))
+            text = _model_json(self.models[model_id])
             self._text[model_id] = text
         return text
+
+
+def _model_json(model: dict[str, Any]) -> str:
+    """One model as an element of the page's `data` array (indented like json.dumps)."""
+    dumped = json.dumps(model, indent=1)
+    return "\n".join("  " + line for line in dumped.split("\n"))
+
+
+def float_noise(value: float, steps: int) -> float:
+    """`value` moved by `steps` units in the last place: 0.83 becomes 0.8299999999999998 (-2),
+    the same price to 12 significant digits."""
+    for _ in range(abs(steps)):
+        value = math.nextafter(value, math.inf if steps > 0 else 0.0)
+    return value
+
+
+def wide_catalog(models: int, seed: int = 1) -> bytes:
+    """One realistic catalog of `models` models (the first-fetch memory benchmark)."""
+    series = Series(Params(versions=1, models=models, start_models=models, seed=seed))
+    return series.payload(0)
 
 
 def round_price(value: float) -> float:
@@ -442,6 +593,8 @@ def generate(params: Params, out: Path) -> Manifest:
         file=FILE_NAME,
         first_version=catalog_version(0),
         last_version=catalog_version(last),
+        unversioned=sorted(series.unversioned),
+        revert_at=series.revert_at if series.revert_at >= 0 else None,
         first_commit_at=commit_time(0).isoformat(),
         last_commit_at=commit_time(last).isoformat(),
         last_model_count=len(series.ids),
@@ -481,7 +634,14 @@ def add_params_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--versions", type=int, default=defaults.versions,
                         help=f"catalog versions (commits) [{defaults.versions}]")
     parser.add_argument("--models", type=int, default=defaults.models,
-                        help=f"models in the first version [{defaults.models}]")
+                        help="models in the last version (with --kind: in every version) "
+                             f"[{defaults.models}]")
+    parser.add_argument("--start-models", type=int, default=defaults.start_models,
+                        help=f"models in the first version [{defaults.start_models}]; not "
+                             "with --kind")
+    parser.add_argument("--kind", action="store_true",
+                        help="the old, kind series: constant size, sorted by id, clean prices, "
+                             "every version with a catalog_version, no revert")
     parser.add_argument("--churn", type=float, default=defaults.churn,
                         help="changes per version as a fraction of the models "
                              f"[{defaults.churn}]")
@@ -490,9 +650,15 @@ def add_params_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def params_from_args(args: argparse.Namespace) -> Params:
-    if args.versions < 1 or args.models < 1 or not 0 <= args.churn <= 1:
-        raise SystemExit("need --versions >= 1, --models >= 1 and 0 <= --churn <= 1")
-    return Params(versions=args.versions, models=args.models, churn=args.churn, seed=args.seed)
+    if (args.versions < 1 or args.models < 1 or args.start_models < 1
+            or not 0 <= args.churn <= 1):
+        raise SystemExit("need --versions >= 1, --models >= 1, --start-models >= 1 and "
+                         "0 <= --churn <= 1")
+    if args.kind:
+        return Params(versions=args.versions, models=args.models, churn=args.churn,
+                      seed=args.seed, realistic=False)
+    return Params(versions=args.versions, models=args.models, churn=args.churn, seed=args.seed,
+                  start_models=min(args.start_models, args.models))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,16 @@
 """Benchmark the tracker as a user runs it: whole `tracker` processes against a synthetic series.
 
-    /work/venv/bin/python bench/run.py                  # 300 versions x 2,000 models
+    /work/venv/bin/python bench/run.py                  # realistic: 300 versions, 50 -> 2,000 models
+    /work/venv/bin/python bench/run.py --kind           # the old, kind series: 300 x 2,000 models
     /work/venv/bin/python bench/run.py --json --no-fail
-    /work/venv/bin/python bench/run.py --versions 30 --models 200 --keep
+    /work/venv/bin/python bench/run.py --versions 30 --models 200 --steps floors,import,verify
 
 The series (bench/generate.py) is generated once per set of parameters and cached under
-bench/out/. Every run then starts from an empty SQLite database in a temporary directory and
-times each command as a separate process: wall clock, and peak RSS from the child's own
-resource usage (`os.wait4`). See bench/README.md for the targets.
+bench/out/. Every run then starts from empty databases in a temporary directory and times each
+command as a separate process: wall clock, CPU time and peak RSS from the child's own resource
+usage (`os.wait4`). Most figures are ratios against floors measured in the same run (an orjson
+parse of every body; `python -c "import sqlalchemy, httpx, click"`), so that a loaded 2-core
+machine still gives comparable numbers. See bench/README.md for the targets.
 
 Adding a metric: write a function `step_x(ctx: Context) -> list[Result]` and append
 `Step("x", step_x)` to `STEPS`. A step runs after the ones before it, on the same database.
@@ -20,25 +23,29 @@ import json
 import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from pathlib import Path
 from shutil import rmtree
 from typing import Any
 
 import generate  # bench/generate.py, next to this script
+import growth  # bench/growth.py
 from generate import Manifest
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_CACHE = BENCH_DIR / "out"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 API_KEY = "ak_bench_key"
 MB = 1_000_000  # targets are in decimal megabytes
+IMPORT_FLOOR = "import sqlalchemy, httpx, click"
+WIDE_MODELS = 50_000
 
 
 # --- results ---
@@ -46,11 +53,11 @@ MB = 1_000_000  # targets are in decimal megabytes
 
 @dataclass
 class Result:
-    """One measured number, and the upper bound it must stay under (None: informational)."""
+    """One measured number, and the bound it must stay within (None: informational)."""
 
     metric: str
     value: float
-    unit: str  # "s", "MB" or "" (a count)
+    unit: str  # "s", "MB", "x" (a ratio) or "" (a count)
     target: float | None = None
     detail: str = ""
     data: dict[str, Any] = field(default_factory=dict)
@@ -59,7 +66,7 @@ class Result:
     def status(self) -> str:
         if self.target is None:
             return "info"
-        return "PASS" if self.value < self.target else "FAIL"
+        return "PASS" if self.value <= self.target else "FAIL"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,7 +84,7 @@ class BenchError(Exception):
     """A step could not measure (a command failed, or did something other than expected)."""
 
 
-# --- running tracker processes ---
+# --- running processes ---
 
 
 @dataclass
@@ -85,13 +92,15 @@ class ProcessRun:
     argv: list[str]
     returncode: int
     seconds: float
+    cpu_seconds: float  # user + system, of the process and the children it waited for
     max_rss_bytes: int
     stdout: bytes
     stderr: str
 
 
 def run_process(argv: Sequence[str], env: dict[str, str], *, capture: bool = True) -> ProcessRun:
-    """Run one process to completion: wall-clock time and its peak RSS (and its children's).
+    """Run one process to completion: wall-clock time, CPU time and its peak RSS (and its
+    children's).
 
     stdout goes to a temporary file (or /dev/null when `capture` is false), so a big output
     never blocks on a pipe and costs the child what a redirect to a file would.
@@ -115,16 +124,48 @@ def run_process(argv: Sequence[str], env: dict[str, str], *, capture: bool = Tru
         stderr = err.read().decode(errors="replace")
     # Linux reports ru_maxrss in KiB, macOS in bytes.
     rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return ProcessRun(list(argv), os.waitstatus_to_exitcode(status), seconds, rss, stdout,
-                      stderr)
+    return ProcessRun(list(argv), os.waitstatus_to_exitcode(status), seconds,
+                      usage.ru_utime + usage.ru_stime, rss, stdout, stderr)
 
 
-def tracker_command() -> list[str]:
-    """The `tracker` of the running interpreter's environment (same venv as this script)."""
+def tracker_command(pythonpath: Path | None = None) -> list[str]:
+    """The `tracker` of the running interpreter's environment (same venv as this script);
+    `python -m tracker` for a checkout at `pythonpath`."""
     script = Path(sys.executable).parent / "tracker"
+    if pythonpath is not None:  # -P: not the current directory's tracker either
+        return [sys.executable, "-P", "-m", "tracker"]
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
     return [sys.executable, "-m", "tracker"]
+
+
+class Postgres:
+    """The PostgreSQL server the benchmark creates its own databases in (and drops them)."""
+
+    def __init__(self, admin_url: str) -> None:
+        import psycopg
+
+        self.admin_url = admin_url
+        self._psycopg = psycopg
+        self.created: list[str] = []
+        with psycopg.connect(admin_url, connect_timeout=3):
+            pass
+
+    def create(self, label: str) -> str:
+        """A new empty database; its SQLAlchemy URL."""
+        name = f"tracker_bench_{os.getpid()}_{label}"
+        with self._psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        base = self.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{base}/{name}"
+
+    def drop_all(self) -> None:
+        with self._psycopg.connect(self.admin_url, autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
 
 
 @dataclass
@@ -136,6 +177,10 @@ class Context:
     env: dict[str, str]
     tracker: list[str]
     runs: int  # repetitions for the quick commands; their median is reported
+    postgres: Postgres | None = None
+    floors: dict[str, float] = field(default_factory=dict)
+    # What steps leave for later ones: measured seconds, database URLs.
+    found: dict[str, Any] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
@@ -145,27 +190,34 @@ class Context:
     def versions(self) -> int:
         return self.manifest.params.versions
 
-    def run(self, *args: str, env: dict[str, str] | None = None,
-            capture: bool = True) -> ProcessRun:
+    def run(self, *args: str, env: dict[str, str] | None = None, capture: bool = True,
+            database_url: str | None = None) -> ProcessRun:
         """`tracker -q ARGS...` as a whole process; a non-zero exit is a BenchError."""
         argv = [*self.tracker, "-q", *args]
-        result = run_process(argv, {**self.env, **(env or {})}, capture=capture)
+        extra = dict(env or {})
+        if database_url is not None:
+            extra["TRACKER_DATABASE_URL"] = database_url
+        result = run_process(argv, {**self.env, **extra}, capture=capture)
         if result.returncode != 0:
             tail = result.stderr.strip().splitlines()[-5:]
             raise BenchError(f"`tracker {' '.join(args)}` exited {result.returncode}: "
                              + " | ".join(tail))
         return result
 
-    def repeat(self, *args: str, env: dict[str, str] | None = None,
-               capture: bool = True) -> list[ProcessRun]:
-        return [self.run(*args, env=env, capture=capture) for _ in range(self.runs)]
+    def repeat(self, *args: str, env: dict[str, str] | None = None, capture: bool = True,
+               database_url: str | None = None) -> list[ProcessRun]:
+        return [self.run(*args, env=env, capture=capture, database_url=database_url)
+                for _ in range(self.runs)]
 
 
-def tracker_env(workdir: Path) -> dict[str, str]:
+def tracker_env(workdir: Path, pythonpath: Path | None = None) -> dict[str, str]:
     """The environment of every tracker process: isolated from the user's own setup."""
     config = workdir / "tracker.toml"
     config.write_text("# empty: the benchmark configures everything through the environment\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKER_", "AURIKO_"))}
+    if pythonpath is not None:  # another checkout's tracker shadows the installed one
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(pythonpath.resolve()), *filter(None, [env.get("PYTHONPATH")])])
     env.update(
         TRACKER_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
         TRACKER_REPORTS_DIR=str(workdir / "reports"),
@@ -193,20 +245,132 @@ def _times(runs: list[ProcessRun]) -> str:
     return "runs " + ", ".join(f"{run.seconds:.2f}" for run in runs) + " s"
 
 
+def series_bodies(repo: str, file: str) -> Iterator[bytes]:
+    """Every committed version of `file`, oldest first (one `git cat-file --batch`)."""
+    shas = subprocess.run(["git", "-C", repo, "log", "--reverse", "--format=%H", "--", file],
+                          check=True, capture_output=True, text=True).stdout.split()
+    process = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        for sha in shas:
+            process.stdin.write(f"{sha}:{file}\n".encode())
+            process.stdin.flush()
+            header = process.stdout.readline().split()
+            body = process.stdout.read(int(header[2]))
+            process.stdout.read(1)
+            yield body
+    finally:
+        process.stdin.close()
+        process.wait()
+
+
+@contextmanager
+def catalog_server(body: bytes) -> Iterator[dict[str, str]]:
+    """tracker.demo's loopback router serving `body`, with a `catalog_age_seconds` that changes
+    on every request as a real router's does; yields the environment pointing tracker at it."""
+    from tracker.demo import serve_catalogs
+
+    with serve_catalogs(body, key=API_KEY, vary_age=True) as server:
+        host, port = server.server_address[:2]
+        yield {"AURIKO_BASE_URL": f"http://{host!s}:{port}/v1", "AURIKO_API_KEY": API_KEY}
+
+
 # --- the steps ---
 
 
-def step_import(ctx: Context) -> list[Result]:
-    """`tracker import-git REPO models.json`: every version, one process, empty database."""
-    run = ctx.run("import-git", ctx.manifest.repo, ctx.manifest.file, "--format", "json")
-    summary = json.loads(run.stdout)
-    if summary.get("imported") != ctx.versions or summary.get("rejected"):
-        raise BenchError(f"import-git did not import every version: {summary}")
-    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary["outcomes"].items()))
+def step_floors(ctx: Context) -> list[Result]:
+    """The floors the ratios divide by: an orjson parse of every body of the series (CPU), and
+    a Python process that only imports what any tracker run must (wall)."""
+    import orjson
+
+    bodies = list(series_bodies(ctx.manifest.repo, ctx.manifest.file))
+    passes = []
+    for _ in range(3):
+        started = time.process_time()
+        for body in bodies:
+            orjson.loads(body)
+        passes.append(time.process_time() - started)
+    ctx.floors["parse"] = min(passes)
+    size = sum(len(b) for b in bodies)
+    del bodies
+    argv = [sys.executable, "-c", IMPORT_FLOOR]
+    env = {k: v for k, v in ctx.env.items()}
+    runs = [run_process(argv, env, capture=False) for _ in range(max(ctx.runs, 5))]
+    ctx.floors["import"] = _median(runs)
     return [
-        Result(f"import-git ({ctx.versions} versions)", run.seconds, "s", 15.0,
+        Result("parse floor (orjson, every body; CPU)", ctx.floors["parse"], "s", None,
+               f"{ctx.versions} bodies, {size / MB:.0f} MB; best of passes "
+               + ", ".join(f"{p:.2f}" for p in passes) + " s", {"passes": passes}),
+        Result(f"import floor (python -c \"{IMPORT_FLOOR}\")", ctx.floors["import"], "s", None,
+               _times(runs), {"runs": [r.seconds for r in runs]}),
+    ]
+
+
+def _import(ctx: Context, database_url: str | None = None) -> tuple[ProcessRun, dict[str, Any]]:
+    run = ctx.run("import-git", ctx.manifest.repo, ctx.manifest.file, "--format", "json",
+                  database_url=database_url)
+    summary = json.loads(run.stdout)
+    if summary.get("imported") != ctx.versions or summary.get("rejected") or summary.get("held"):
+        raise BenchError(f"import-git did not import every version: {summary}")
+    return run, summary
+
+
+def step_import(ctx: Context) -> list[Result]:
+    """`tracker import-git REPO models.json`: every version, one process, empty SQLite file."""
+    run, summary = _import(ctx)
+    ctx.found["sqlite_import"] = run.seconds
+    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary["outcomes"].items()))
+    ratio = run.cpu_seconds / ctx.floors["parse"]
+    return [
+        Result(f"import-git, SQLite ({ctx.versions} versions; wall)", run.seconds, "s", None,
                f"{summary['imported']} imported: {outcomes}", {"summary": summary}),
+        Result("import CPU / parse floor", ratio, "x", 5.0,
+               f"{run.cpu_seconds:.2f} s CPU / {ctx.floors['parse']:.2f} s",
+               {"cpu_seconds": run.cpu_seconds}),
         Result("import-git peak RSS", run.max_rss_bytes / MB, "MB", 200.0),
+    ]
+
+
+def step_import_postgres(ctx: Context) -> list[Result]:
+    """The same import into an empty PostgreSQL database, against SQLite's wall time."""
+    if ctx.postgres is None:
+        return [Result("PostgreSQL import / SQLite import", 0.0, "x", None,
+                       "skipped: no PostgreSQL server (--postgres URL)")]
+    url = ctx.postgres.create("import")
+    run, _ = _import(ctx, url)
+    ctx.found["postgres_url"] = url
+    ratio = run.seconds / ctx.found["sqlite_import"]
+    return [
+        Result("PostgreSQL import / SQLite import (wall)", ratio, "x", 1.2,
+               f"{run.seconds:.2f} s / {ctx.found['sqlite_import']:.2f} s; "
+               f"{run.cpu_seconds:.2f} s CPU in the tracker", {"seconds": run.seconds}),
+    ]
+
+
+def step_verify(ctx: Context) -> list[Result]:
+    """The import against a from-scratch parse of every version (bench/verify.py)."""
+    urls = [f"sqlite:///{ctx.database}"]
+    if "postgres_url" in ctx.found:
+        urls.append(ctx.found["postgres_url"])
+    argv = [sys.executable, str(BENCH_DIR / "verify.py"), ctx.manifest.repo,
+            ctx.manifest.file, *urls]
+    run = run_process(argv, ctx.env)
+    try:
+        report = json.loads(run.stdout)
+    except ValueError:
+        raise BenchError(f"verify.py failed: {run.stderr.strip()[-500:]}") from None
+    if not report["ok"]:
+        problems = {k: v["problems"][:3] for k, v in report["databases"].items()
+                    if v["problems"]}
+        raise BenchError(f"the import differs from a from-scratch parse: {problems}")
+    checked = report["databases"]["sqlite"]["checked"]
+    return [
+        Result("import = from-scratch parse (change records checked)", checked["changes"], "",
+               None, f"{', '.join(report['databases'])}: {checked['observations']} "
+               f"observations, {checked['snapshots']} snapshots, {checked['transitions']} "
+               f"transitions identical; scratch parses took "
+               f"{report['scratch_parse_cpu_s']:.1f} s CPU", report),
     ]
 
 
@@ -216,7 +380,7 @@ def step_diff(ctx: Context) -> list[Result]:
     runs = ctx.repeat(*args, capture=False)
     changes = len(json.loads(ctx.run(*args).stdout)["changes"])  # once more, untimed, to count
     return [
-        Result(f"diff first..latest (median of {len(runs)})", _median(runs), "s", 1.0,
+        Result(f"diff first..latest (median of {len(runs)})", _median(runs), "s", 0.6,
                f"{changes} changes; {_times(runs)}",
                {"changes": changes, "runs": [r.seconds for r in runs]}),
     ]
@@ -244,65 +408,34 @@ def step_db_size(ctx: Context) -> list[Result]:
     rows = ", ".join(f"{table} {n}" for table, n in counts.items()
                      if table != "alembic_version")
     return [
-        Result("database size (db + wal)", size / MB, "MB", 20.0,
+        Result("database size (db + wal), raw bodies kept", size / MB, "MB", 12.0,
                f"largest (MB): {largest}" if largest else "",
                {"bytes": size, "bytes_by_object": pages}),
         Result("database rows", sum(counts.values()), "", None, rows, {"rows": counts}),
     ]
 
 
-class _CatalogServer(ThreadingHTTPServer):
-    body: bytes = b""
-
-
-class _CatalogHandler(BaseHTTPRequestHandler):
-    server: _CatalogServer
-
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] != "/v1/models":
-            self._send(404, b'{"error": {"message": "not found"}}')
-        elif self.headers.get("Authorization") != f"Bearer {API_KEY}":
-            self._send(401, b'{"error": {"message": "invalid API key"}}')
-        else:
-            self._send(200, self.server.body)
-
-    def _send(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def serve(body: bytes) -> Iterator[str]:
-    """A loopback router serving `body` at /v1/models; yields its base URL (ending in /v1)."""
-    server = _CatalogServer(("127.0.0.1", 0), _CatalogHandler)
-    server.body = body
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host!s}:{port}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+def _fetch_unchanged(ctx: Context, body: bytes, database_url: str | None = None,
+                     runs: int | None = None) -> list[ProcessRun]:
+    with catalog_server(body) as env:
+        found = [ctx.run("fetch", "--format", "json", env=env, database_url=database_url)
+                 for _ in range(runs or ctx.runs)]
+    outcomes = [json.loads(run.stdout)["outcome"] for run in found]
+    if any(outcome != "unchanged" for outcome in outcomes):
+        raise BenchError(f"fetch of the current catalog was not 'unchanged': {outcomes}")
+    return found
 
 
 def step_fetch(ctx: Context) -> list[Result]:
-    """`tracker fetch` of the catalog already current after the import: an unchanged poll."""
+    """`tracker fetch` of the catalog already current after the import: an unchanged poll, its
+    bytes new every time (catalog_age_seconds), against the import floor."""
     last = Path(ctx.manifest.repo, ctx.manifest.file).read_bytes()
-    with serve(last) as base_url:
-        env = {"AURIKO_BASE_URL": base_url, "AURIKO_API_KEY": API_KEY}
-        runs = ctx.repeat("fetch", "--format", "json", env=env)
-    outcomes = [json.loads(run.stdout)["outcome"] for run in runs]
-    if any(outcome != "unchanged" for outcome in outcomes):
-        raise BenchError(f"fetch of the last version was not 'unchanged': {outcomes}")
+    runs = _fetch_unchanged(ctx, last, runs=max(ctx.runs, 5))
+    ratio = _median(runs) / ctx.floors["import"]
     return [
-        Result(f"fetch unchanged (median of {len(runs)})", _median(runs), "s", 1.0,
+        Result(f"unchanged fetch / import floor ({ctx.manifest.last_model_count:,} models)",
+               ratio, "x", 1.4,
+               f"median {_median(runs):.3f} s / {ctx.floors['import']:.3f} s; "
                f"{len(last) / MB:.2f} MB body; {_times(runs)}",
                {"runs": [r.seconds for r in runs], "body_bytes": len(last)}),
     ]
@@ -340,6 +473,74 @@ def step_site(ctx: Context) -> list[Result]:
     ]
 
 
+def step_wide_fetch(ctx: Context) -> list[Result]:
+    """The first `tracker fetch` of a 50,000-model catalog into an empty database."""
+    body = generate.wide_catalog(WIDE_MODELS, ctx.manifest.params.seed)
+    url = f"sqlite:///{ctx.workdir / 'wide.db'}"
+    with catalog_server(body) as env:
+        run = ctx.run("fetch", "--format", "json", env=env, database_url=url)
+    outcome = json.loads(run.stdout)["outcome"]
+    if outcome != "new":
+        raise BenchError(f"the first fetch of the wide catalog was {outcome!r}, not 'new'")
+    return [
+        Result(f"first fetch of {WIDE_MODELS:,} models, peak RSS", run.max_rss_bytes / MB, "MB",
+               200.0, f"{len(body) / MB:.1f} MB body; {run.seconds:.2f} s wall, "
+               f"{run.cpu_seconds:.2f} s CPU", {"seconds": run.seconds}),
+    ]
+
+
+GROWTH_COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("status", ("status", "--format", "json")),
+    ("report --since 7d", ("report", "--since", "7d", "--format", "json")),
+    ("audit --since 7d", ("audit", "--since", "7d", "--format", "json")),
+    ("fetch (unchanged)", ()),
+)
+
+
+def step_growth(ctx: Context) -> list[Result]:
+    """A year of hourly observations for 20 sources against a fresh database holding only the
+    last days of the same history (bench/growth.py), on each backend."""
+    params = growth.GrowthParams()
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    body = growth.current_body(params, end)
+    backends: list[tuple[str, Callable[[str], str]]] = [
+        ("SQLite", lambda label: f"sqlite:///{ctx.workdir / f'growth-{label}.db'}")]
+    if ctx.postgres is not None:
+        postgres = ctx.postgres
+        backends.append(("PostgreSQL", lambda label: postgres.create(f"growth_{label}")))
+    results = []
+    for backend, make_url in backends:
+        urls, built = {}, {}
+        for label, fresh in (("year", False), ("fresh", True)):
+            urls[label] = make_url(label)
+            ctx.run("db", "upgrade", database_url=urls[label])
+            # A process of its own: the rows are made by the tracker under test.
+            argv = [sys.executable, str(BENCH_DIR / "growth.py"), urls[label], "--end",
+                    end.isoformat(), *(["--fresh"] if fresh else [])]
+            made = run_process(argv, ctx.env)
+            if made.returncode != 0:
+                raise BenchError(f"growth.py failed: {made.stderr.strip()[-500:]}")
+            built[label] = json.loads(made.stdout)
+        observations = built["year"]["rows"]["observations"]
+        for name, args in GROWTH_COMMANDS:
+            timed: dict[str, float] = {}
+            for label, url in urls.items():
+                if args:
+                    runs = ctx.repeat(*args, capture=False, database_url=url)
+                else:
+                    runs = _fetch_unchanged(ctx, body, url)
+                timed[label] = _median(runs)
+            results.append(Result(
+                f"{name}: year / fresh, {backend}", timed["year"] / timed["fresh"], "x", 1.2,
+                f"median {timed['year']:.3f} s with {observations:,} observations, "
+                f"{timed['fresh']:.3f} s with {built['fresh']['rows']['observations']:,}",
+                {"seconds": timed}))
+        results.append(Result(f"growth databases, {backend}", observations, "", None,
+                              f"year: {built['year']['transitions']} transitions, built in "
+                              f"{built['year']['seconds']:.1f} s", {"built": built}))
+    return results
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
@@ -348,13 +549,20 @@ class Step:
 
 # In order: each step runs on the database the steps before it left behind.
 STEPS: list[Step] = [
+    Step("floors", step_floors),
     Step("import", step_import),
+    Step("import-postgres", step_import_postgres),
+    Step("verify", step_verify),
     Step("diff", step_diff),
     Step("db-size", step_db_size),
     Step("fetch", step_fetch),
     Step("report", step_report),
     Step("site", step_site),
+    Step("wide-fetch", step_wide_fetch),
+    Step("growth", step_growth),
 ]
+# Steps that others need: --steps always runs them.
+REQUIRED = {"floors", "import"}
 
 
 # --- output ---
@@ -365,13 +573,17 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:.2f} s"
     if unit == "MB":
         return f"{value:.1f} MB"
+    if unit == "x":
+        return f"{value:.2f}x"
     return f"{value:,.0f}"
 
 
 def print_table(results: list[Result], out: Any = sys.stdout) -> None:
     rows = [("metric", "measured", "target", "result")]
     for r in results:
-        target = f"< {r.target:g} {r.unit}".rstrip() if r.target is not None else "-"
+        target = "-"
+        if r.target is not None:
+            target = f"<= {r.target:g}x" if r.unit == "x" else f"<= {r.target:g} {r.unit}"
         rows.append((r.metric, format_value(r.value, r.unit), target, r.status))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for index, row in enumerate(rows):
@@ -394,14 +606,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     generate.add_params_arguments(parser)
     parser.add_argument("--runs", type=int, default=3,
-                        help="repetitions of the quick commands (diff, fetch); the median "
-                             "counts [3]")
+                        help="repetitions of the quick commands (diff, report, status); the "
+                             "median counts [3]; fetch and the import floor run at least 5")
+    parser.add_argument("--steps", metavar="A,B",
+                        help="only these steps (floors and import always run): "
+                             + ", ".join(s.name for s in STEPS))
+    parser.add_argument("--postgres", metavar="URL", default=DEFAULT_POSTGRES,
+                        help="a PostgreSQL server to create the benchmark's databases on "
+                             f"[{DEFAULT_POSTGRES}]")
+    parser.add_argument("--no-postgres", action="store_true",
+                        help="SQLite only (the PostgreSQL rows are skipped)")
+    parser.add_argument("--pythonpath", type=Path, metavar="DIR",
+                        help="time the tracker of another checkout (e.g. an unpacked `git "
+                             "archive` of an older commit) instead of the installed one")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                         help=f"where generated series are kept [{DEFAULT_CACHE}]")
     parser.add_argument("--regenerate", action="store_true",
                         help="generate the series again even if it is cached")
     parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory with the database")
+                        help="keep the temporary directory with the databases")
     parser.add_argument("--json", action="store_true",
                         help="print the results as JSON instead of a table")
     parser.add_argument("--no-fail", action="store_true",
@@ -410,6 +633,11 @@ def main(argv: list[str] | None = None) -> int:
     params = generate.params_from_args(args)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    names = {s.name for s in STEPS}
+    chosen = set(args.steps.split(",")) if args.steps else names
+    if chosen - names:
+        parser.error(f"unknown steps: {', '.join(sorted(chosen - names))}")
+    steps = [s for s in STEPS if s.name in chosen | REQUIRED]
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -418,43 +646,62 @@ def main(argv: list[str] | None = None) -> int:
         (args.cache / f"{params.key()}.json").unlink(missing_ok=True)  # the "finished" mark
     manifest = generate.generate_cached(params, args.cache)
 
+    postgres = None
+    if not args.no_postgres:
+        try:
+            postgres = Postgres(args.postgres)
+        except Exception as exc:  # not installed, not reachable: the PostgreSQL rows say so
+            log(f"PostgreSQL not used ({type(exc).__name__}: {str(exc).strip()[:200]})")
+
     host = machine()
     workdir = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
-    ctx = Context(manifest, workdir, tracker_env(workdir), tracker_command(), args.runs)
+    ctx = Context(manifest, workdir, tracker_env(workdir, args.pythonpath),
+                  tracker_command(args.pythonpath), args.runs, postgres)
     results: list[Result] = []
     error: str | None = None
     try:
-        for step in STEPS:
+        for step in steps:
             log(f"[{step.name}] ...")
+            started = time.perf_counter()
             try:
                 results.extend(step.run(ctx))
             except BenchError as exc:
                 error = f"step {step.name}: {exc}"
                 break
+            log(f"[{step.name}] {time.perf_counter() - started:.1f} s")
     finally:
         if args.keep:
             log(f"kept {workdir}\n  TRACKER_DATABASE_URL=sqlite:///{ctx.database} "
                 f"{' '.join(ctx.tracker)} snapshots")
+            if postgres is not None and postgres.created:
+                log("  PostgreSQL databases kept: " + ", ".join(postgres.created))
         else:
             rmtree(workdir, ignore_errors=True)
+            if postgres is not None:
+                postgres.drop_all()
 
     failed = [r for r in results if r.status == "FAIL"]
+    shape = (f"{params.versions} versions, {params.start_models} -> {params.models} models "
+             "(realistic)" if params.realistic
+             else f"{params.versions} versions x {params.models} models (kind)")
     if args.json:
         print(json.dumps({
             "params": params.__dict__,
             "series": {"repo": manifest.repo, "first_version": manifest.first_version,
                        "last_version": manifest.last_version,
                        "last_model_count": manifest.last_model_count,
-                       "last_size_bytes": manifest.last_size_bytes},
+                       "last_size_bytes": manifest.last_size_bytes,
+                       "total_bytes": manifest.total_bytes, "events": manifest.events},
             "tracker": ctx.tracker,
             "machine": host,
+            "floors": ctx.floors,
             "results": [r.to_json() for r in results],
             "passed": error is None and not failed,
             "error": error,
         }, indent=2))
     else:
-        print(f"series:  {params.versions} versions x {params.models} models, churn "
-              f"{params.churn:g}, seed {params.seed} ({manifest.repo})")
+        print(f"series:  {shape}, churn {params.churn:g}, seed {params.seed} "
+              f"({manifest.total_bytes / MB:.0f} MB of JSON; {manifest.repo})")
         print(f"machine: {host['cpus']} CPUs, load {host['load_avg_1m']} at start, "
               f"Python {host['python']}\n")
         print_table(results)

@@ -16,14 +16,18 @@ a run that prints one line never loads Jinja2.
 
 | document | formats | data |
 | --- | --- | --- |
-| changelog | md, html, summary | a diff |
+| changelog | md, html, summary, text | a diff (text: for a terminal) |
 | report | md, html | a window report |
 | audit | md, html, csv | ``{"since", "until", "sources", "records"}`` (csv: the records) |
 | current | md, html, csv | the policies as they stand (``audit --current``) |
 | history | text, html | one model's history (html: one per source) |
+| effective | text, csv | effective offers (text: ``EffectiveReport.document()``; csv: the rows) |
 | feed | atom | transitions, newest first |
 | site_index, site_models | html | the static site's index pages |
-| run, snapshots, sources, status, import | text | terminal output of those commands |
+| run, snapshots, sources, status, import, demo | text | terminal output of those commands |
+| price | text | the offers that held at a moment (``tracker price``) |
+| status | openmetrics | health as OpenMetrics text for Prometheus |
+| export | jsonl, csv | rows of ``tracker export`` (``export.export_lines`` streams them) |
 
 Any document renders as ``json`` too: indented JSON of the data, times as ISO text.
 """
@@ -42,6 +46,7 @@ RENDERERS: dict[tuple[str, str], str] = {
     ("changelog", "md"): "changelog:render_markdown",
     ("changelog", "html"): "changelog:render_html",
     ("changelog", "summary"): "changelog:summary",
+    ("changelog", "text"): "terminal:changelog_text",
     ("report", "md"): "report:render_report_markdown",
     ("report", "html"): "report:render_report_html",
     ("audit", "md"): "audit:audit_markdown",
@@ -52,6 +57,8 @@ RENDERERS: dict[tuple[str, str], str] = {
     ("current", "csv"): "audit:current_csv",
     ("history", "text"): "history:history_text",
     ("history", "html"): "history:history_html",
+    ("effective", "text"): "effective:effective_text",
+    ("effective", "csv"): "effective:effective_csv",
     ("feed", "atom"): "feed:render_feed",
     ("site_index", "html"): "site_pages:site_index_html",
     ("site_models", "html"): "site_pages:site_models_html",
@@ -60,6 +67,11 @@ RENDERERS: dict[tuple[str, str], str] = {
     ("sources", "text"): "terminal:sources_text",
     ("status", "text"): "terminal:status_text",
     ("import", "text"): "terminal:import_text",
+    ("demo", "text"): "terminal:demo_text",
+    ("price", "text"): "terminal:price_text",
+    ("status", "openmetrics"): "metrics:status_openmetrics",
+    ("export", "jsonl"): "export:export_jsonl",
+    ("export", "csv"): "export:export_csv",
 }
 
 

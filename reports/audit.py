@@ -17,7 +17,8 @@ from typing import Any
 
 from .changelog import tidy_markdown
 from .env import html_env, markdown_env
-from .format import format_time, policy_label
+from .format import format_time, policy_label, visible
+from .phrases import FLAG_WORDS, policy_flag, restored_text
 
 __all__ = [
     "audit_csv",
@@ -31,20 +32,25 @@ __all__ = [
 ]
 
 AUDIT_CSV_COLUMNS = ("observed_at", "source", "catalog_version", "previous_catalog_version",
-                     "model", "provider", "old", "new", "weakened", "became_unknown")
+                     "model", "provider", "old", "new", "weakened", "became_unknown",
+                     "strengthened", "restored", "weakened_at")
 CURRENT_CSV_COLUMNS = ("source", "as_of", "catalog_version", "model", "provider",
                        "data_policy", "input_price", "output_price", "model_only_none")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: object) -> object:
-    """A CSV cell that no spreadsheet evaluates: text starting like a formula gets a quote."""
+    """A CSV cell that no spreadsheet evaluates: text starting like a formula gets a quote;
+    bidi controls and invisible or look-alike characters become visible escapes (`visible`),
+    so that two ids that look the same in a spreadsheet can be told apart."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = visible(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -68,6 +74,12 @@ class AuditRow:
     new: str
     weakened: bool
     became_unknown: bool
+    flag: str = ""  # phrases.policy_flag: weakened, became_unknown, restored, strengthened
+    restores: str = ""  # a restoration: "undoes the weakening of 2026-11-03, 3 days earlier"
+
+    @property
+    def flag_words(self) -> str:
+        return FLAG_WORDS.get(self.flag, "")
 
 
 @dataclass
@@ -80,7 +92,7 @@ class ProviderTally:
 
 @dataclass
 class AuditView:
-    since: str
+    since: str | None  # None: all history
     until: str
     sources: list[str]
     rows: list[AuditRow]
@@ -97,6 +109,22 @@ class AuditView:
     @property
     def unknown(self) -> list[AuditRow]:
         return [r for r in self.rows if r.became_unknown and not r.weakened]
+
+    @property
+    def restored(self) -> list[AuditRow]:
+        return [r for r in self.rows if r.flag == "restored"]
+
+    @property
+    def strengthened(self) -> list[AuditRow]:
+        """Strengthenings, restorations included."""
+        return [r for r in self.rows if r.flag in ("restored", "strengthened")]
+
+    def title(self, arrow: str = "to", *, heading: bool = False) -> str:
+        """`all history up to 2026-11-06 09:00 UTC` (capitalized as a `heading`), or
+        `<since> to <until>`."""
+        if self.since is None:
+            return f"{'All' if heading else 'all'} history up to {self.until}"
+        return f"{self.since} {arrow} {self.until}"
 
 
 def build_audit_view(audit: dict[str, Any]) -> AuditView:
@@ -115,6 +143,9 @@ def build_audit_view(audit: dict[str, Any]) -> AuditView:
             new=policy_label(record.get("new")),
             weakened=record.get("weakened") is True,
             became_unknown=record.get("became_unknown") is True,
+            flag=policy_flag(record),
+            restores=(restored_text(record.get("weakened_at"), record.get("observed_at"))
+                      if policy_flag(record) == "restored" else ""),
         )
         rows.append(row)
         tally = tallies.setdefault(row.provider, ProviderTally(row.provider))
@@ -123,7 +154,7 @@ def build_audit_view(audit: dict[str, Any]) -> AuditView:
         tally.unknown += row.became_unknown and not row.weakened
     since = audit.get("since")
     return AuditView(
-        since=format_time(since) if since else "the beginning",
+        since=format_time(since) if since else None,
         until=format_time(audit.get("until")),
         sources=[str(s) for s in audit.get("sources") or []],
         rows=rows,

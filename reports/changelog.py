@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .env import html_env, markdown_env
@@ -20,13 +21,30 @@ from .format import (
     format_pct,
     format_price,
     format_time,
+    md_escape,
     plain_text,
     policy_label,
     snapshot_label,
 )
-from .phrases import Count, became_unknown, count_text, counts
+from .phrases import (
+    FLAG_WORDS,
+    Count,
+    became_unknown,
+    count_text,
+    counts,
+    policy_flag,
+    restored_text,
+    reused_version,
+    reused_version_text,
+)
 
-__all__ = ["Changelog", "build_view", "render_html", "render_markdown", "summary"]
+__all__ = ["Changelog", "EffectiveRow", "biggest_moves", "build_view", "price_delta", "render_html",
+           "render_markdown", "summary"]
+
+# Price moves the summaries name, by each measure.
+TOP_SUMMARY = 3
+# Data-policy rows in this order: what a reader must act on first.
+_FLAG_ORDER = {"weakened": 0, "became_unknown": 1, "restored": 2, "strengthened": 3}
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,8 @@ class PriceRow:
     new: str
     pct: float | None
     direction: str  # "up", "down" or "flat"
+    delta: str = "—"  # the absolute move per 1M tokens: "-$2.00", "+$0.05"
+    delta_value: Decimal = Decimal(0)
 
     @property
     def arrow(self) -> str:
@@ -63,6 +83,79 @@ class PriceRow:
         return (-size, self.model, self.provider, self.field)
 
 
+_FLOOR_ORDER = {"zdr": 0, "no_training": 1, "any": 2}
+
+
+@dataclass(frozen=True)
+class EffectiveRow:
+    """An effective-price change: the cheapest offer of a model at a floor moved."""
+
+    model: str
+    floor: str
+    old_provider: str  # "" when the model had no qualifying offer
+    old_price: str  # blended, USD per 1M tokens
+    new_provider: str  # "" when it has none left
+    new_price: str
+    pct: float | None
+    direction: str  # up, down, lost (no qualifying offer left), gained (a first one), flat
+    reason: str  # in words, raw: "deepinfra weakened to none; next zdr offer: groq"
+
+    @property
+    def old(self) -> str:
+        return f"{self.old_provider} {self.old_price}" if self.old_provider else "none"
+
+    @property
+    def new(self) -> str:
+        return f"{self.new_provider} {self.new_price}" if self.new_provider else "none"
+
+    @property
+    def tone(self) -> str:
+        """How it is coloured: `up` (costs more, or no offer left) or `down`."""
+        return "up" if self.direction in ("up", "lost") else (
+            "down" if self.direction in ("down", "gained") else "")
+
+    @property
+    def arrow(self) -> str:
+        return {"up": "▲", "down": "▼"}.get(self.tone, "")
+
+    @property
+    def change(self) -> str:
+        if self.direction == "lost":
+            return "no offer left"
+        if self.direction == "gained":
+            return "new offer"
+        return format_pct(self.pct) if self.pct is not None else "—"
+
+    @property
+    def sort_key(self) -> tuple[int, float, str, int]:
+        """Lost offers first, then the largest moves either way."""
+        size = math.inf if self.direction == "lost" else abs(self.pct or 0.0)
+        return (0 if self.direction == "lost" else 1, -size, self.model,
+                _FLOOR_ORDER.get(self.floor, 3))
+
+
+def _effective(change: dict[str, Any], siblings: list[dict[str, Any]]) -> EffectiveRow:
+    from .phrases import effective_reason
+
+    old, new = _dict(change.get("old")), _dict(change.get("new"))
+    pct = _number(change.get("change_pct"))
+    if not new:
+        direction = "lost"
+    elif not old:
+        direction = "gained"
+    else:
+        before, after = _number(old.get("blended")), _number(new.get("blended"))
+        direction = ("flat" if before is None or after is None or before == after
+                     else "up" if after > before else "down")
+    return EffectiveRow(
+        model=_s(change.get("model")),
+        floor=_s(change.get("field")).removeprefix("effective."),
+        old_provider=_s(old.get("provider")), old_price=format_price(old.get("blended")),
+        new_provider=_s(new.get("provider")), new_price=format_price(new.get("blended")),
+        pct=pct, direction=direction, reason=effective_reason(change, siblings),
+    )
+
+
 @dataclass(frozen=True)
 class PolicyRow:
     model: str
@@ -71,6 +164,12 @@ class PolicyRow:
     new: str
     weakened: bool
     became_unknown: bool = False
+    flag: str = ""  # phrases.policy_flag: weakened, became_unknown, restored, strengthened
+    restores: str = ""  # a restoration: "undoes the weakening of 2026-11-03, 3 days earlier"
+
+    @property
+    def flag_words(self) -> str:
+        return FLAG_WORDS.get(self.flag, "")
 
 
 @dataclass(frozen=True)
@@ -143,6 +242,7 @@ class Changelog:
     to_snap: Snapshot
     counts: list[Count]
     total: int
+    effective: list[EffectiveRow] = field(default_factory=list)
     prices: list[PriceRow] = field(default_factory=list)
     policies: list[PolicyRow] = field(default_factory=list)
     models_added: list[ModelRow] = field(default_factory=list)
@@ -153,6 +253,17 @@ class Changelog:
     endpoints: list[EndpointRow] = field(default_factory=list)
     fields: list[FieldRow] = field(default_factory=list)
     others: list[OtherRow] = field(default_factory=list)
+    # The catalog_version this transition re-served with other content (raw), if any.
+    reused_version: str | None = None
+
+    def reused_note(self, escape: Any = str) -> str:
+        """The note a changelog carries when its version was re-served with other content."""
+        assert self.reused_version is not None
+        return reused_version_text(self.reused_version, escape)
+
+    @property
+    def reused_note_markdown(self) -> str:
+        return self.reused_note(md_escape)
 
     @property
     def weakened(self) -> int:
@@ -162,6 +273,28 @@ class Changelog:
     def became_unknown(self) -> int:
         """Policies that became null or unrecognized (and are not counted as weakened)."""
         return sum(1 for row in self.policies if row.became_unknown and not row.weakened)
+
+    @property
+    def restored(self) -> int:
+        """Strengthenings that undo the offer's last weakening."""
+        return sum(1 for row in self.policies if row.flag == "restored")
+
+    @property
+    def strengthened(self) -> int:
+        """Other strengthenings (up the order, both sides known)."""
+        return sum(1 for row in self.policies if row.flag == "strengthened")
+
+    @property
+    def biggest_by_pct(self) -> list[PriceRow]:
+        """The largest price moves by percent (a new charge counts as the largest)."""
+        return [row for row in self.prices if row.direction != "flat"][:TOP_SUMMARY]
+
+    @property
+    def biggest_by_dollars(self) -> list[PriceRow]:
+        """The largest price moves in USD per 1M tokens."""
+        moving = [row for row in self.prices if row.direction != "flat"]
+        moving.sort(key=lambda row: (-abs(row.delta_value), row.sort_key))
+        return moving[:TOP_SUMMARY]
 
 
 def _s(value: object) -> str:
@@ -223,6 +356,26 @@ def _model(record: object, fallback_id: object) -> ModelRow:
     )
 
 
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def price_delta(old: object, new: object) -> tuple[str, Decimal]:
+    """The absolute move of a price, as text and as a number: ("-$2.00", Decimal("-2"))."""
+    before, after = _decimal(old), _decimal(new)
+    if before is None or after is None:
+        return "—", Decimal(0)
+    delta = after - before
+    sign = "+" if delta > 0 else "-" if delta < 0 else "±"
+    return sign + format_price(abs(delta)), delta
+
+
 def _price(change: dict[str, Any]) -> PriceRow:
     old, new = change.get("old"), change.get("new")
     old_n, new_n = _number(old), _number(new)
@@ -235,6 +388,7 @@ def _price(change: dict[str, Any]) -> PriceRow:
     elif pct:
         direction = "up" if pct > 0 else "down"
     name = _s(change.get("field"))
+    delta, delta_value = price_delta(old, new)
     return PriceRow(
         model=_s(change.get("model")),
         provider=_s(change.get("provider")),
@@ -243,6 +397,8 @@ def _price(change: dict[str, Any]) -> PriceRow:
         new=format_price(new),
         pct=pct,
         direction=direction,
+        delta=delta,
+        delta_value=delta_value,
     )
 
 
@@ -286,13 +442,18 @@ def build_view(diff: dict[str, Any]) -> Changelog:
         title = f"first snapshot {to_snap.label}"
     else:
         title = f"{from_snap.label} → {to_snap.label}"
-    view = Changelog(title=title, from_snap=from_snap, to_snap=to_snap, counts=[], total=0)
+    view = Changelog(title=title, from_snap=from_snap, to_snap=to_snap, counts=[], total=0,
+                     reused_version=reused_version(diff))
+    # When the new state was observed: how long a restoration took to undo a weakening.
+    reached = diff.get("observed_at") or _dict(diff.get("to")).get("first_observed_at")
     kinds: list[str] = []
     for change in changes:
         kind = _s(change.get("kind"))
         kinds.append(kind)
         model, provider = _s(change.get("model")), _s(change.get("provider"))
-        if kind == "price_changed":
+        if kind == "effective_price_changed":
+            view.effective.append(_effective(change, changes))
+        elif kind == "price_changed":
             view.prices.append(_price(change))
         elif kind == "data_policy_changed":
             view.policies.append(
@@ -303,6 +464,9 @@ def build_view(diff: dict[str, Any]) -> Changelog:
                     new=policy_label(change.get("new")),
                     weakened=change.get("weakened") is True,
                     became_unknown=became_unknown(change),
+                    flag=policy_flag(change),
+                    restores=(restored_text(change.get("weakened_at"), reached)
+                              if policy_flag(change) == "restored" else ""),
                 )
             )
         elif kind == "model_added":
@@ -341,9 +505,9 @@ def build_view(diff: dict[str, Any]) -> Changelog:
                 )
             )
     view.prices.sort(key=lambda row: row.sort_key)
-    view.policies.sort(
-        key=lambda row: (not row.weakened, not row.became_unknown, row.model, row.provider)
-    )
+    view.effective.sort(key=lambda row: row.sort_key)
+    view.policies.sort(key=lambda row: (_FLAG_ORDER.get(row.flag, len(_FLAG_ORDER)),
+                                        row.model, row.provider))
     view.models_added.sort(key=lambda row: row.id)
     view.models_removed.sort(key=lambda row: row.id)
     view.providers_added.sort(key=lambda row: (row.model, row.offer.name))
@@ -352,7 +516,8 @@ def build_view(diff: dict[str, Any]) -> Changelog:
     view.endpoints.sort(key=lambda row: row.model)
     view.fields.sort(key=lambda row: (row.model, row.provider, row.field))
     view.others.sort(key=lambda row: (row.kind, row.model, row.provider, row.field))
-    view.counts = counts(kinds, view.weakened, view.became_unknown)
+    view.counts = counts(kinds, view.weakened, view.became_unknown, restored=view.restored,
+                         stronger=view.strengthened)
     view.total = len(changes)
     return view
 
@@ -374,9 +539,34 @@ def render_html(diff: dict[str, Any], *, nav: list[tuple[str, str, bool]] | None
     )
 
 
-def _move(row: PriceRow) -> str:
+def move_text(row: PriceRow, by: str = "percent") -> str:
+    """One price move in plain words: `a on p input -50.0% ($0.10 -> $0.05)` (by dollars:
+    the move in dollars instead of the percentage)."""
     where = plain_text(row.model) + (f" on {plain_text(row.provider)}" if row.provider else "")
-    return f"{where} {plain_text(row.field)} {row.change} ({row.old} -> {row.new})"
+    size = row.delta if by == "dollars" else row.change
+    return f"{where} {plain_text(row.field)} {size} ({row.old} -> {row.new})"
+
+
+def biggest_moves(view: Changelog, limit: int = TOP_SUMMARY) -> str:
+    """The largest price moves by percent and by dollars, as one plain sentence (or "").
+
+    >>> view = build_view({"to": {"catalog_version": "v2"}, "changes": [
+    ...     {"kind": "price_changed", "model": "a", "provider": "p", "field": "input_price",
+    ...      "old": 0.1, "new": 0.05, "change_pct": -50.0},
+    ...     {"kind": "price_changed", "model": "b", "provider": "p", "field": "output_price",
+    ...      "old": 10, "new": 8, "change_pct": -20.0}]})
+    >>> for part in biggest_moves(view, 1).split("; "):
+    ...     print(part)
+    Biggest moves: by percent a on p input -50.0% ($0.10 -> $0.05)
+    by dollars b on p output -$2.00 ($10.00 -> $8.00).
+    """
+    by_pct, by_dollars = view.biggest_by_pct[:limit], view.biggest_by_dollars[:limit]
+    if not by_pct:
+        return ""
+    text = "Biggest moves: by percent " + "; ".join(move_text(row) for row in by_pct)
+    if by_dollars != by_pct:
+        text += "; by dollars " + "; ".join(move_text(row, "dollars") for row in by_dollars)
+    return text + "."
 
 
 def summary(diff: dict[str, Any]) -> str:
@@ -386,10 +576,10 @@ def summary(diff: dict[str, Any]) -> str:
         head = f"catalog {to_label} (first snapshot)"
     else:
         head = f"catalog {plain_text(view.from_snap.label)} -> {to_label}"
+    if view.reused_version is not None:
+        head += f" ({reused_version_text(view.reused_version, plain_text)})"
     if not view.total:
         return f"{head}: no changes."
     text = f"{head}: {count_text(diff.get('changes') or [])}."
-    moves = [row for row in view.prices if row.direction != "flat"][:3]
-    if moves:
-        text += " Biggest moves: " + "; ".join(_move(row) for row in moves) + "."
-    return text
+    moves = biggest_moves(view, 2)
+    return f"{text} {moves}" if moves else text

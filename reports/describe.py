@@ -2,8 +2,9 @@
 
 A line keeps remote strings raw (``model``, ``provider``, ``field`` and the old/new texts); the
 templates escape them. ``tone`` names how the line is coloured: ``up`` / ``down`` for prices,
-``warn`` for a weakened policy, ``unknown`` for a policy that became unknown, ``added`` /
-``removed`` for models and providers, ``""`` otherwise.
+``warn`` for a weakened policy, ``unknown`` for a policy that became unknown, ``stronger`` for
+one strengthened or restored, ``added`` / ``removed`` for models and providers, ``""``
+otherwise.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from .changelog import PriceRow, _price
 from .format import format_count, format_json, format_price, policy_label
-from .phrases import KIND_LABELS, became_unknown, count_text
+from .phrases import KIND_LABELS, count_text, policy_flag
 
 __all__ = ["KNOWN_KINDS", "ChangeLine", "count_text", "describe", "describe_all"]
 
@@ -41,6 +42,7 @@ class ChangeLine:
     new: str
     detail: str
     tone: str
+    note: str = ""  # why, in words (raw: remote names unescaped), e.g. an effective price's
 
     @property
     def what(self) -> str:
@@ -77,9 +79,19 @@ def _model_text(record: object) -> str:
     return ", ".join(parts)
 
 
-def describe(change: dict[str, Any]) -> ChangeLine:
-    """The display line of one change record (any kind, unknown kinds included)."""
+def describe(change: dict[str, Any], siblings: list[dict[str, Any]] | None = None
+             ) -> ChangeLine:
+    """The display line of one change record (any kind, unknown kinds included); `siblings`
+    (the other records of its diff) let an effective-price change say what moved it."""
     kind = _s(change.get("kind"))
+    if kind == "effective_price_changed":
+        from .changelog import _effective
+
+        moved = _effective(change, siblings or [])
+        return ChangeLine(kind, f"effective price ({moved.floor})", moved.model,
+                          moved.new_provider or moved.old_provider, _s(change.get("field")),
+                          moved.old, moved.new, f"{moved.arrow} {moved.change}".strip(),
+                          moved.tone, note=moved.reason)
     model, provider, field = (_s(change.get("model")), _s(change.get("provider")),
                               _s(change.get("field")))
     label = _SHORT_LABELS.get(kind, kind.replace("_", " "))
@@ -93,10 +105,14 @@ def describe(change: dict[str, Any]) -> ChangeLine:
         tone = row.direction if row.direction in ("up", "down") else ""
     elif kind == "data_policy_changed":
         old, new = policy_label(old_raw), policy_label(new_raw)
-        if change.get("weakened") is True:
-            detail, tone = "⚠ weakened", "warn"
-        elif became_unknown(change):
-            detail, tone = "? became unknown", "unknown"
+        detail, tone = {
+            "weakened": ("⚠ weakened", "warn"),
+            "became_unknown": ("? became unknown", "unknown"),
+            "restored": ("↺ restored", "stronger"),
+            "strengthened": ("▲ strengthened", "stronger"),
+        }.get(policy_flag(change), ("", ""))
+        if tone == "stronger" and change.get("weakened_at"):
+            detail += f" (weakened {str(change['weakened_at'])[:10]})"
     elif kind in ("model_added", "model_removed"):
         old, new = _model_text(old_raw), _model_text(new_raw)
         tone = "added" if kind == "model_added" else "removed"
@@ -117,7 +133,8 @@ def describe(change: dict[str, Any]) -> ChangeLine:
 
 
 def describe_all(changes: list[dict[str, Any]]) -> list[ChangeLine]:
-    return [describe(c) for c in changes if isinstance(c, dict)]
+    records = [c for c in changes if isinstance(c, dict)]
+    return [describe(c, records) for c in records]
 
 
 KNOWN_KINDS = tuple(KIND_LABELS)

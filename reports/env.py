@@ -20,11 +20,13 @@ from .format import (
     visible,
     xml_text,
 )
+from .phrases import plural_word
 
 # The templates ship inside the installed package (tracker/reports/templates).
 TEMPLATE_PACKAGE = "tracker.reports"
 
 _FILTERS = {
+    "plural": plural_word,
     "visible": visible,
     "md_escape": md_escape,
     "plain": plain_text,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +18,7 @@ __all__ = [
     "format_pct",
     "format_price",
     "format_time",
+    "format_usd",
     "md_escape",
     "plain_text",
     "policy_label",
@@ -37,7 +38,27 @@ _LINE_BREAKS = [0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
 # images next to brackets, which are escaped. Escaping less keeps ids like gpt-4o readable.
 _MD_SPECIALS = "\\`*_[]|~"
 
-_VISIBLE: dict[int, str] = {cp: f"\\u{cp:04x}" for cp in _BIDI}
+# Characters that show as nothing, or as another character, so that two ids that look the
+# same can differ: the other invisible format characters (zero-width space, joiners, word
+# joiner, soft hyphen, BOM, the Mongolian vowel separator, tags, invisible operators), the
+# spaces that are not U+0020 (no-break, thin, ideographic ...), the fillers that show as a
+# blank, the combining grapheme joiner and variation selectors, and the hyphens and minus
+# signs that look like "-" (U+2010 hyphen, U+2011 non-breaking hyphen, U+2012 figure dash,
+# U+2212 minus). En and em dashes (U+2013, U+2014) look like themselves and stay.
+_INVISIBLE = [0x00AD, 0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, *range(0x200B, 0x200E),
+              *range(0x2060, 0x2066), *range(0x206A, 0x2070), 0x3164, 0xFEFF, 0xFFA0,
+              *range(0xFFF9, 0xFFFC), *range(0xFE00, 0xFE10), 0x1D159, *range(0x1D173, 0x1D17B),
+              0xE0001, *range(0xE0020, 0xE0080), *range(0xE0100, 0xE01F0)]
+_SPACES = [0x00A0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000]
+_LOOKALIKE_HYPHENS = [0x2010, 0x2011, 0x2012, 0x2043, 0x2212, 0xFE63, 0xFF0D]
+
+
+def _escape(cp: int) -> str:
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+
+
+_VISIBLE: dict[int, str] = {cp: _escape(cp)
+                            for cp in (*_BIDI, *_INVISIBLE, *_SPACES, *_LOOKALIKE_HYPHENS)}
 
 _PLAIN: dict[int, str] = {}
 for _cp in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]:
@@ -59,9 +80,15 @@ def _text(value: object) -> str:
 
 
 def visible(value: object) -> str:
-    """Replace bidi control characters with a visible ``\\u202e``-style escape.
+    """Replace bidi controls and invisible or look-alike characters (U+200B, U+2011, U+00A0
+    ...) with a visible ``\\u202e``-style escape, so that two ids that look the same can be
+    told apart.
 
-    Used for HTML, where autoescaping handles markup but not reordering of the display.
+    Used for HTML, where autoescaping handles markup but not reordering of the display, and
+    for CSV cells.
+
+    >>> visible("gpt\u20114o\u200b")
+    'gpt\\\\u20114o\\\\u200b'
     """
     return _text(value).translate(_VISIBLE)
 
@@ -151,7 +178,10 @@ def _format_price(value: object) -> str:
     if number.is_zero():
         return "$0.00"
     exponent = min(number.adjusted() - 5, -2)
-    rounded = number.quantize(Decimal(1).scaleb(exponent))
+    # A context wide enough for every digit kept: the default 28 digits cannot hold a price
+    # of 1e26 to the cent (quantize would raise InvalidOperation for any price stored).
+    wide = Context(prec=max(28, number.adjusted() - exponent + 2))
+    rounded = number.quantize(Decimal(1).scaleb(exponent, wide), context=wide)
     sign = "-" if rounded < 0 else ""
     digits = f"{abs(rounded):f}"
     whole, _, fraction = digits.partition(".")
@@ -199,9 +229,21 @@ def format_time(value: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+_KNOWN_POLICIES = ("zdr", "no_training", "none")
+
+
 def policy_label(value: object) -> str:
-    """A data policy for display; a missing (null) policy is "unknown"."""
-    return "unknown" if value is None or value == "" else _text(value)
+    """A data policy for display: a known one as it is; a missing one (null, or empty) is
+    "not stated"; any other value is its literal, quoted, so that neither can pass for the
+    other (a catalog that says "unknown" shows `"unknown"`).
+
+    >>> policy_label("zdr"), policy_label(None), policy_label("opt_in"), policy_label("unknown")
+    ('zdr', 'not stated', '"opt_in"', '"unknown"')
+    """
+    if value is None or value == "":
+        return "not stated"
+    text = _text(value)
+    return text if text in _KNOWN_POLICIES else json.dumps(text, ensure_ascii=False)
 
 
 def snapshot_label(snapshot: dict[str, Any] | None) -> str:
@@ -216,3 +258,23 @@ def snapshot_label(snapshot: dict[str, Any] | None) -> str:
     if not version and not content_hash:
         return f"snapshot {_text(snapshot.get('id'))}".strip()
     return label(_text(version) or None, _text(content_hash) or None)
+
+
+_CENTS = Decimal("0.01")
+
+
+def format_usd(value: object, *, signed: bool = False) -> str:
+    """An amount of money (USD, exact) rounded to cents for display only: `$1,234.56`;
+    `signed` shows the sign of a delta (`+$366.00`, `-$12.30`, `±$0.00`); none is `—`.
+
+    >>> format_usd(Decimal("630")), format_usd(366, signed=True), format_usd(-0.004, signed=True)
+    ('$630.00', '+$366.00', '±$0.00')
+    """
+    number = _decimal(value)
+    if number is None:
+        return "—"
+    wide = Context(prec=max(28, number.adjusted() + 4))
+    cents = number.quantize(_CENTS, context=wide)
+    sign = ("+" if cents > 0 else "-" if cents < 0 else "±") if signed else (
+        "-" if cents < 0 else "")
+    return f"{sign}${abs(cents):,.2f}"

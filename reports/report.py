@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .changelog import (
     Changelog,
+    EffectiveRow,
     ModelRow,
     PolicyRow,
     PriceRow,
@@ -25,7 +26,8 @@ from .changelog import (
 )
 from .describe import ChangeLine, count_text, describe_all
 from .env import html_env, markdown_env
-from .format import format_pct, format_time, snapshot_label
+from .format import format_count, format_pct, format_time, format_usd, snapshot_label
+from .phrases import KIND_LABELS, cause_phrases, effective_reason
 
 __all__ = ["build_report_view", "render_report_html", "render_report_markdown"]
 
@@ -81,6 +83,104 @@ class Event:
     lines: list[ChangeLine]
 
 
+@dataclass(frozen=True)
+class ImpactLine:
+    """One usage row priced at the window's two ends (remote text raw)."""
+
+    model: str
+    provider: str  # "" for a routed row
+    floor: str  # the floor a routed row is priced at
+    input_tokens: str
+    output_tokens: str
+    old_cost: str
+    new_cost: str
+    delta: str
+    tone: str  # up (costs more), down, or ""
+    priced_at: str  # the offer each end is priced at: "deepinfra → groq"
+    causes: str  # the changes that moved it, in words
+    warning: str
+
+    @property
+    def who(self) -> str:
+        """How the row is priced: its provider, or `routed (zdr)`."""
+        return self.provider or f"routed ({self.floor})"
+
+
+@dataclass
+class ImpactView:
+    """The cost-impact section: the totals first, then the rows by absolute delta."""
+
+    old_total: str
+    new_total: str
+    delta: str
+    delta_pct: str
+    tone: str
+    floor: str
+    unpriced: int
+    usage_file: str
+    rows: list[ImpactLine]
+
+
+def _kind_words(kinds: list[str]) -> str:
+    return ", ".join(KIND_LABELS.get(k, (k.replace("_", " "),))[0] for k in kinds)
+
+
+def _impact_causes(row: dict[str, Any], net: list[dict[str, Any]]) -> str:
+    """The changes that moved a usage row's cost, in words (raw)."""
+    causes = [str(c) for c in row.get("causes") or []]
+    if not causes:
+        return ""
+    model = row.get("model")
+    if row.get("provider") is None:
+        field_name = f"effective.{row.get('floor')}"
+        record = next((c for c in net if c.get("kind") == "effective_price_changed"
+                       and c.get("model") == model and c.get("field") == field_name), None)
+        if record is not None:
+            return effective_reason(record, net)
+        offers = [str(p) for p in (row.get("old_provider"), row.get("new_provider")) if p]
+        words = cause_phrases(model, offers, causes, net) or [_kind_words(causes)]
+        if len(set(offers)) == 2:
+            words.append(f"now priced at {offers[1]}")
+        return "; ".join(words)
+    words = cause_phrases(model, [str(row.get("provider"))], causes, net)
+    return "; ".join(words) or _kind_words(causes)
+
+
+def _impact(impact: dict[str, Any], net: list[dict[str, Any]]) -> ImpactView:
+    lines: list[ImpactLine] = []
+    for row in impact.get("rows") or []:
+        if not isinstance(row, dict):
+            continue
+        delta = row.get("delta")
+        tone = ("up" if isinstance(delta, int | float) and delta > 0 else
+                "down" if isinstance(delta, int | float) and delta < 0 else "")
+        old_at, new_at = row.get("old_provider") or "", row.get("new_provider") or ""
+        priced = (old_at if old_at == new_at else
+                  f"{old_at or 'none'} → {new_at or 'none'}")
+        lines.append(ImpactLine(
+            model=str(row.get("model") or ""), provider=str(row.get("provider") or ""),
+            floor=str(row.get("floor") or ""),
+            input_tokens=format_count(row.get("input_tokens")),
+            output_tokens=format_count(row.get("output_tokens")),
+            old_cost=format_usd(row.get("old_cost")), new_cost=format_usd(row.get("new_cost")),
+            delta=format_usd(delta, signed=True) if delta is not None else "—", tone=tone,
+            priced_at=priced, causes=_impact_causes(row, net),
+            warning=str(row.get("warning") or ""),
+        ))
+    old_total, delta_total = impact.get("old_total"), impact.get("delta")
+    pct = (delta_total / old_total * 100 if isinstance(old_total, int | float) and old_total
+           and isinstance(delta_total, int | float) else None)
+    tone = ("up" if isinstance(delta_total, int | float) and delta_total > 0 else
+            "down" if isinstance(delta_total, int | float) and delta_total < 0 else "")
+    return ImpactView(
+        old_total=format_usd(old_total), new_total=format_usd(impact.get("new_total")),
+        delta=format_usd(delta_total, signed=True), delta_pct=format_pct(pct) if pct else "",
+        tone=tone, floor=str(impact.get("usage_floor") or "any"),
+        unpriced=int(impact.get("unpriced") or 0), usage_file=str(impact.get("usage_file") or ""),
+        rows=lines,
+    )
+
+
 @dataclass
 class SourceSection:
     name: str
@@ -105,6 +205,13 @@ class SourceSection:
     models_gone: list[ModelRow] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     event_changes: int = 0
+    # Effective prices (with effective_floors configured): the net moves, up and down.
+    effective_floors: list[str] = field(default_factory=list)
+    effective_up: list[EffectiveRow] = field(default_factory=list)
+    effective_down: list[EffectiveRow] = field(default_factory=list)
+    effective_up_total: int = 0
+    effective_down_total: int = 0
+    impact: ImpactView | None = None
 
     @property
     def net_text(self) -> str:
@@ -127,26 +234,6 @@ class ReportView:
     @property
     def multi(self) -> bool:
         return len(self.sources) > 1
-
-
-def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return Decimal(repr(value) if isinstance(value, float) else str(value))
-    except InvalidOperation:
-        return None
-
-
-def _delta(change: dict[str, Any]) -> tuple[str, Decimal]:
-    old, new = _decimal(change.get("old")), _decimal(change.get("new"))
-    if old is None or new is None or not old.is_finite() or not new.is_finite():
-        return "—", Decimal(0)
-    delta = new - old
-    from .format import format_price
-
-    text = format_price(abs(delta))
-    return ("+" if delta > 0 else "-" if delta < 0 else "±") + text, delta
 
 
 def _anchor(prefix: str, index: int) -> str:
@@ -189,8 +276,8 @@ def _section(report: dict[str, Any], index: int) -> SourceSection:
     for change in net_changes:
         if change.get("kind") != "price_changed":
             continue
-        text, value = _delta(change)
-        move = Move(_price(change), text, value)
+        row = _price(change)
+        move = Move(row, row.delta, row.delta_value)
         moves.append(move)
         tally = providers.setdefault(move.row.provider, ProviderMoves(move.row.provider))
         pct = move.row.pct
@@ -234,6 +321,14 @@ def _section(report: dict[str, Any], index: int) -> SourceSection:
         ))
         section.event_changes += len(changes)
     section.transient_weakenings = transient
+    floors = report.get("effective_floors")
+    section.effective_floors = [str(f) for f in floors] if isinstance(floors, list) else []
+    rising = [moved for moved in net.effective if moved.tone == "up"]
+    falling = [moved for moved in net.effective if moved.tone == "down"]
+    section.effective_up, section.effective_up_total = rising[:TOP_MOVES], len(rising)
+    section.effective_down, section.effective_down_total = falling[:TOP_MOVES], len(falling)
+    if isinstance(report.get("impact"), dict):
+        section.impact = _impact(report["impact"], net_changes)
     return section
 
 

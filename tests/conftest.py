@@ -13,7 +13,7 @@ the tests (marked slow) where the process is the point.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ import pytest
 from support.cli import TEST_KEY, Tracker, TrackerProcess, user_env
 from support.db import BACKENDS, Postgres, Templates, connect_postgres, migrated
 from support.histories import HISTORIES, versions
+from support.locks import LockHolder
+from support.receiver import Receiver
 from support.server import CatalogServer
 
 # --- databases ---
@@ -103,6 +105,27 @@ def server() -> Iterator[CatalogServer]:
     srv = CatalogServer()
     yield srv
     srv.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A loopback receiver for notifications (Apprise's `json://` URLs)."""
+    srv = Receiver()
+    yield srv
+    srv.close()
+
+
+# --- the run lock ---
+
+
+@pytest.fixture
+def hold_lock(database_url: str) -> Iterator[Callable[[str], Callable[[], None]]]:
+    """Hold the run lock of a source from this process, as a long run elsewhere would;
+    `hold_lock(source)` returns once the lock is held, and gives back a function that
+    releases it."""
+    holder = LockHolder(database_url)
+    yield holder.hold
+    holder.close()
 
 
 # --- running the CLI as a user does ---

@@ -37,10 +37,12 @@ from tracker.vocabulary import Change, ChangeKind, Diff, Outcome, SnapshotJSON
 if TYPE_CHECKING:
     from tracker.api import Tracker
     from tracker.config import Settings, SourceConfig
+    from tracker.effective import EffectiveOffer
     from tracker.gitimport import ImportSummary
     from tracker.history import (
         AuditRecord,
         CurrentPolicies,
+        EffectiveReport,
         ModelHistory,
         SourceReport,
         WindowReport,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from tracker.runner import RunReport, SourceOutcome
     from tracker.status import SourceStatus, StatusReport
     from tracker.store.reads import SnapshotInfo
+    from tracker.usage import CostImpact
     from tracker.windows import Window
 
 __version__ = "0.1.0"
@@ -62,6 +65,9 @@ _LAZY = {
     "ImportSummary": "tracker.gitimport",
     "AuditRecord": "tracker.history",
     "CurrentPolicies": "tracker.history",
+    "EffectiveReport": "tracker.history",
+    "EffectiveOffer": "tracker.effective",
+    "CostImpact": "tracker.usage",
     "ModelHistory": "tracker.history",
     "SourceReport": "tracker.history",
     "WindowReport": "tracker.history",
@@ -81,8 +87,11 @@ __all__ = [
     "Change",
     "ChangeKind",
     "ConfigError",
+    "CostImpact",
     "CurrentPolicies",
     "Diff",
+    "EffectiveOffer",
+    "EffectiveReport",
     "ExitCode",
     "ImportSummary",
     "LockBusyError",

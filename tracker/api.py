@@ -29,21 +29,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.config import Settings, SourceConfig, load_settings
-from tracker.errors import UsageError
+from tracker.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tracker.client import ClientOptions
+    from tracker.demo import DemoResult
     from tracker.gitimport import ImportSummary
-    from tracker.history import AuditRecord, CurrentPolicies, ModelHistory, WindowReport
+    from tracker.history import (
+        AuditRecord,
+        CurrentPolicies,
+        EffectiveReport,
+        ModelHistory,
+        WindowReport,
+    )
     from tracker.pipeline import Pipeline, RunResult
     from tracker.publish import SiteResult
     from tracker.runner import RunReport
     from tracker.scheduler import Schedule
     from tracker.status import StatusReport
     from tracker.store.reads import SnapshotInfo
+    from tracker.usage import Pricing
     from tracker.vocabulary import Diff
+    from tracker.windows import Window
 
 When = datetime | str
 
@@ -63,6 +72,7 @@ class Tracker:
         self.settings = settings
         self._environ = environ
         self._engine: Engine | None = None
+        self._empty: Engine | None = None  # what `reader` reads when nothing is stored yet
 
     # --- opening and closing ---
 
@@ -110,11 +120,45 @@ class Tracker:
             self._engine = open_database(self.settings.database_url)
         return self._engine
 
+    @property
+    def reader(self) -> Engine:
+        """The engine the read side uses: the database as it is, never created.
+
+        A SQLite file that is not there is a `ConfigError` naming it, unless it is the
+        default database (nothing was stored yet); that, and a database without the
+        tracker's tables, reads as an empty history.
+
+        >>> with Tracker.open("sqlite:////no/such/dir/typo.db", environ={}) as t:
+        ...     t.snapshots()
+        Traceback (most recent call last):
+        tracker.errors.ConfigError: no database at /no/such/dir/typo.db (from --database-url): ...
+        """
+        if self._engine is not None:
+            return self._engine
+        from tracker.store.db import DatabaseMissingError, open_database, open_existing
+
+        try:
+            found = open_existing(self.settings.database_url)
+        except DatabaseMissingError as exc:
+            if self.settings.database_given:
+                raise ConfigError(
+                    f"{exc} (from {self.settings.database_origin}): read commands never "
+                    "create a database; check the path, or create it with `tracker fetch` "
+                    "or `tracker db upgrade`") from None
+            found = None
+        if found is not None:
+            self._engine = found
+            return found
+        if self._empty is None:  # nothing stored yet: an empty history, in memory
+            self._empty = open_database("sqlite://")
+        return self._empty
+
     def close(self) -> None:
         """Release the database connections (the tracker can be used again afterwards)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        for engine in (self._engine, self._empty):
+            if engine is not None:
+                engine.dispose()
+        self._engine = self._empty = None
 
     def __enter__(self) -> Tracker:
         return self
@@ -161,15 +205,19 @@ class Tracker:
         timeout: float | None = None,
         notify: bool = True,
         accept_shrink: bool = False,
+        deadline: float | None = None,
     ) -> RunResult:
         """Pull one source's catalog once (default: the default source): validate, store if
         new, diff, write changelogs, notify. Raises the `TrackerError` of a failed run (a
         `failed` or `rejected` observation is recorded first).
 
+        `deadline` (seconds, default 120) bounds the fetch, every attempt and retry wait
+        included; past it the run fails with `RemoteError` (exit 3) and its lock is released.
         `run` does the same for several sources and keeps going when one fails.
         """
         report = self.run(source, base_url=base_url, endpoint=endpoint, retries=retries,
-                          timeout=timeout, notify=notify, accept_shrink=accept_shrink)
+                          timeout=timeout, notify=notify, accept_shrink=accept_shrink,
+                          deadline=deadline)
         (outcome,) = report.outcomes
         if outcome.error is not None:
             raise outcome.error
@@ -187,6 +235,7 @@ class Tracker:
         notify: bool = True,
         accept_shrink: bool = False,
         failure_level: int | None = None,
+        deadline: float | None = None,
     ) -> RunReport:
         """One run over the named source, else every source of the config file: each under
         its run lock, one failing never stopping the others (`RunReport.exit_code` is the
@@ -195,9 +244,19 @@ class Tracker:
 
         from tracker.runner import Runner
 
-        runner = Runner(self.settings, self.engine,
-                        self.run_sources(source, base_url=base_url, endpoint=endpoint),
-                        client_options=self.client_options(retries, timeout), notify=notify,
+        sources = self.run_sources(source, base_url=base_url, endpoint=endpoint)
+        keyless = []
+        for run_source in sources:
+            try:
+                run_source.check_api_key(self._environ)
+            except ConfigError as exc:
+                keyless.append(exc)
+        if keyless and len(keyless) == len(sources):
+            # Nothing could run: fail before the database is created or a lock file made.
+            raise keyless[0]
+        runner = Runner(self.settings, self.engine, sources,
+                        client_options=self.client_options(retries, timeout, deadline),
+                        notify=notify,
                         failure_level=logging.INFO if failure_level is None else failure_level,
                         accept_shrink=accept_shrink, environ=self._environ)
         return runner.run_once()
@@ -219,6 +278,52 @@ class Tracker:
         return import_git(self._pipeline(source), Path(repo), path, ref=ref,
                           write_changelogs=changelogs, progress=progress)
 
+    def demo(self, reports_dir: str | Path = "./reports-out/demo") -> DemoResult:
+        """The offline demo, as `tracker demo`: a loopback server plays the router and every
+        bundled catalog is fetched through the real client as source `demo`, observed at the
+        dates its versions carry (2026-11-01 to 06); changelogs go into `reports_dir`.
+
+        The database is the one named by `--database-url` (the `database_url` argument) or
+        `TRACKER_DATABASE_URL`; an earlier demo there is replaced, other sources are left
+        alone. Without one (the config file's database is not used), the demo writes a
+        database of its own, `demo.db` in the user data directory, afresh every time.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with Tracker.open("sqlite://", environ={}) as t:
+        ...         result = t.demo(folder)
+        ...         [run.outcome for run in result.runs], t.source_names()
+        (['new', 'new', 'new', 'new', 'new', 'new'], ['demo'])
+        """
+        from sqlalchemy.engine import make_url
+
+        from tracker.demo import (
+            DemoResult,
+            default_demo_database,
+            fresh_demo_database,
+            run_demo,
+            write_demo_reports,
+        )
+        from tracker.store.db import open_database
+
+        target = Path(reports_dir).expanduser()
+        named = self.settings.database_origin in ("--database-url", "TRACKER_DATABASE_URL")
+        if named:
+            url = self.settings.database_url
+            runs, replaced, others = run_demo(self.engine, target)
+            reports = write_demo_reports(self.engine, target)
+        else:
+            url = fresh_demo_database(default_demo_database())
+            engine = open_database(url)
+            try:
+                runs, replaced, others = run_demo(engine, target)
+                reports = write_demo_reports(engine, target)
+            finally:
+                engine.dispose()
+        return DemoResult(url, target, runs, own_database=not named, replaced=replaced,
+                          reports=reports,
+                          other_sources=others, show_url=make_url(url).password is None)
+
     def schedule(
         self,
         *,
@@ -232,9 +337,11 @@ class Tracker:
         timeout: float | None = None,
         notify: bool = True,
         handle_signals: bool = True,
+        deadline: float | None = None,
     ) -> int:
         """Run `run()` on a schedule in the foreground until SIGTERM or Ctrl-C; return the exit
-        code. Arguments beat the config file's `[schedule]`."""
+        code. Arguments beat the config file's `[schedule]`. A stop request cuts a fetch still
+        waiting on the remote short after 3 s; `deadline` as in `fetch`."""
         import logging
 
         from tracker.runner import Runner
@@ -243,8 +350,8 @@ class Tracker:
         plan = self.schedule_plan(cron=cron, every=every, jitter=jitter,
                                   initial_run=initial_run, timezone=timezone)
         runner = Runner(self.settings, self.engine, self.run_sources(source),
-                        client_options=self.client_options(retries, timeout), notify=notify,
-                        failure_level=logging.WARNING, environ=self._environ)
+                        client_options=self.client_options(retries, timeout, deadline),
+                        notify=notify, failure_level=logging.WARNING, environ=self._environ)
         return run_schedule(runner, plan, handle_signals=handle_signals)
 
     def schedule_plan(
@@ -273,7 +380,7 @@ class Tracker:
         observation."""
         from tracker.history import source_overview
 
-        return source_overview(self.engine, list(self.settings.sources))
+        return source_overview(self.reader, list(self.settings.sources))
 
     def snapshots(self, source: str | None = None) -> list[SnapshotInfo]:
         """The stored snapshots of a source, oldest first.
@@ -287,33 +394,44 @@ class Tracker:
         """
         from tracker.history import list_snapshots
 
-        return list_snapshots(self.engine, self._stored_source(source))
+        return list_snapshots(self.reader, self._stored_source(source),
+                              configured=list(self.settings.sources))
 
     def diff(self, source: str | None = None, from_ref: str | None = None,
-             to_ref: str | None = None) -> Diff:
+             to_ref: str | None = None, *, effective: Sequence[str] = ()) -> Diff:
         """The changes between two snapshots (default: previous to latest), as the guide's
         diff object `{"from", "to", "source", "changes"}`.
 
         A reference is a snapshot id, a catalog_version, `#` and a content-hash prefix, an ISO
-        date or time (the state observed then), `latest` or `previous`.
+        date or time (the state observed then), `latest` or `previous`. `effective` (floors:
+        `zdr`, `no_training`, `any`) appends the derived `effective_price_changed` records at
+        those floors, as `tracker diff --effective FLOOR` does.
         """
         from tracker.history import diff_between
 
         name = self._stored_source(source)
-        result = diff_between(self.engine, name, from_ref, to_ref)
+        result = diff_between(self.reader, name, from_ref, to_ref,
+                              effective=_floors(effective), blend=self.settings.blend)
         result["source"] = name
         return result
 
     def report(self, since: When, until: When | None = None,
-               sources: Sequence[str] = ()) -> WindowReport:
+               sources: Sequence[str] = (), *,
+               usage: str | Path | None = None) -> WindowReport:
         """Net changes over the window [since, until) and the timeline of every transition
         in it, per source (default: the default source). WHEN is a datetime, ISO text or a
-        span back from now such as `7d`."""
+        span back from now such as `7d`.
+
+        With `effective_floors` configured, the net changes and the timeline carry the
+        `effective_price_changed` records at those floors. `usage` (default: the config's
+        `usage_file`), a CSV of monthly token volumes, adds the cost impact of the window
+        (`SourceReport.impact`; `"impact"` in the JSON).
+        """
         from tracker.history import window_report
 
         names, configured = self._read_sources(sources)
-        return window_report(self.engine, names, self.window(since, until),
-                             configured=configured)
+        return window_report(self.reader, names, self.window(since, until),
+                             configured=configured, pricing=self.pricing(usage))
 
     def weekly(self, year: int | None = None, week: int | None = None,
                sources: Sequence[str] = ()) -> list[tuple[Path, bool]]:
@@ -325,8 +443,8 @@ class Tracker:
         if year is None or week is None:
             year, week = last_complete_week()
         names, configured = self._read_sources(sources)
-        return write_weekly(self.engine, names, self.settings.reports_dir, year, week,
-                            configured=configured)
+        return write_weekly(self.reader, names, self.settings.reports_dir, year, week,
+                            configured=configured, pricing=self.pricing())
 
     def audit(self, since: When | None = None, until: When | None = None,
               sources: Sequence[str] = (), *, weakened_only: bool = False) -> list[AuditRecord]:
@@ -335,7 +453,7 @@ class Tracker:
         from tracker.history import audit
 
         names, configured = self._read_sources(sources)
-        records = audit(self.engine, names, self.window(since, until), configured=configured)
+        records = audit(self.reader, names, self.window(since, until), configured=configured)
         if weakened_only:
             records = [r for r in records if r.weakened or r.became_unknown]
         return records
@@ -346,17 +464,54 @@ class Tracker:
         from tracker.history import current_policies
 
         names, configured = self._read_sources(sources)
-        return current_policies(self.engine, names, self.window(None, at).until,
+        return current_policies(self.reader, names, self.window(None, at).until,
                                 configured=configured)
 
     def history(self, model: str, provider: str | None = None,
                 source: str | None = None) -> ModelHistory:
-        """Every price and data policy `model` had, per provider, with when each held. An
-        unknown model raises `NotFoundError` naming the closest ids."""
+        """Every price and data policy `model` had, per provider, with when each held, and
+        its effective offer over time at each floor of `effective_floors` (default: every
+        floor). An unknown model raises `NotFoundError` naming the closest ids."""
+        from tracker.effective import FLOORS
         from tracker.history import model_history
 
         names, configured = self._read_sources((source,) if source else ())
-        return model_history(self.engine, names[0], model, provider, configured=configured)
+        return model_history(self.reader, names[0], model, provider, configured=configured,
+                             floors=self.settings.effective_floors or FLOORS,
+                             blend=self.settings.blend)
+
+    def effective(self, models: Sequence[str] = (), *,
+                  floors: str | Sequence[str] | None = None, at: When | None = None,
+                  source: str | None = None) -> EffectiveReport:
+        """The effective offer of every model (or of `models`) at each floor (default: every
+        floor, `zdr`, `no_training`, `any`) in the state observed at or before `at` (default:
+        now): the qualifying offer with the lowest blended price (`blend`, default 3:1), ties
+        to the lower input price, then the provider name. This is `tracker effective`.
+
+        >>> from tracker.demo import demo_catalogs
+        >>> with Tracker.open("sqlite://", environ={}) as t:
+        ...     for day, body in enumerate(demo_catalogs()[:3], start=1):
+        ...         _ = t.ingest(body, observed_at=f"2026-11-0{day}T09:00Z")
+        ...     before = t.effective(["llama-3.3-70b-instruct"], floors="zdr",
+        ...                          at="2026-11-02T12:00Z")
+        ...     now = t.effective(["llama-3.3-70b-instruct"], floors="zdr")
+        >>> [(row["provider"], row["blended"]) for row in before.to_json() + now.to_json()]
+        [('deepinfra', 0.2725), ('groq', 0.64)]
+
+        A model named that is not in that state raises `NotFoundError` naming the closest ids.
+        """
+        from tracker.effective import FLOORS
+        from tracker.history import effective_prices
+        from tracker.timeutil import parse_when
+
+        moment = parse_when(at) if isinstance(at, str) else at
+        names, configured = self._read_sources((source,) if source else ())
+        chosen = FLOORS if floors is None else _floors(floors)
+        if not chosen:
+            raise UsageError("no floor given (use zdr, no_training or any)")
+        return effective_prices(self.reader, names[0], at=moment, models=models,
+                                floors=chosen, blend=self.settings.blend,
+                                configured=configured)
 
     def feed(self, sources: Sequence[str] = (), *, since: When | None = None,
              until: When | None = None, limit: int = 100, site_url: str | None = None) -> str:
@@ -364,8 +519,9 @@ class Tracker:
         from tracker.publish import feed_document
 
         names, configured = self._read_sources(sources)
-        return feed_document(self.engine, names, since=_text(since), until=_text(until),
-                             limit=limit, site_url=site_url, configured=configured)
+        return feed_document(self.reader, names, since=_text(since), until=_text(until),
+                             limit=limit, site_url=site_url, configured=configured,
+                             pricing=self.pricing(use_usage=False))
 
     def build_site(self, directory: str | Path, sources: Sequence[str] = (), *,
                    site_url: str | None = None, feed_limit: int = 100) -> SiteResult:
@@ -374,21 +530,21 @@ class Tracker:
         from tracker.publish import build_site
 
         names, configured = self._read_sources(sources)
-        return build_site(self.engine, names, Path(directory), configured=configured,
-                          site_url=site_url, feed_limit=feed_limit)
+        return build_site(self.reader, names, Path(directory), configured=configured,
+                          site_url=site_url, feed_limit=feed_limit,
+                          pricing=self.pricing(use_usage=False))
 
     def status(self, source: str | None = None, *, max_age: str | timedelta | None = None,
                max_failures: int | None = None) -> StatusReport:
         """Health per source: last success, last change, failures in a row. `healthy` is
         false when a checked source is older than `max_age` or failed `max_failures` times
         in a row."""
-        from tracker.errors import ConfigError
         from tracker.status import collect_status
         from tracker.timeutil import parse_duration
 
         age = parse_duration(max_age) if isinstance(max_age, str) else max_age
         checked = [s.name for s in self.settings.run_sources()] if source is None else [source]
-        report = collect_status(self.engine, checked, max_age=age, max_failures=max_failures,
+        report = collect_status(self.reader, checked, max_age=age, max_failures=max_failures,
                                 only=source)
         if (source is not None and source not in self.settings.sources
                 and not report.sources[0].kind):
@@ -427,8 +583,13 @@ class Tracker:
 
     # --- helpers the CLI shares ---
 
-    def window(self, since: When | None, until: When | None = None) -> Any:
-        """The half-open window [since, until) (`tracker.windows.Window`)."""
+    def window(self, since: When | None, until: When | None = None) -> Window:
+        """The half-open window [since, until): WHEN as a datetime, ISO text or a span back
+        from now (`7d`); `until` defaults to now.
+
+        >>> Tracker.open("sqlite://", environ={}).window("2026-01-01", "2026-02-01").label()
+        '[2026-01-01T00:00:00Z, 2026-02-01T00:00:00Z)'
+        """
         from tracker.windows import Window, parse_window
 
         if isinstance(since, datetime) or isinstance(until, datetime):
@@ -451,9 +612,14 @@ class Tracker:
         return [replace(s, base_url=base_url or s.base_url, endpoint=endpoint or s.endpoint)
                 for s in sources]
 
-    def client_options(self, retries: int | None = None,
-                       timeout: float | None = None) -> ClientOptions:
-        """HTTP client settings: `timeout` caps the connect and read timeouts."""
+    def client_options(self, retries: int | None = None, timeout: float | None = None,
+                       deadline: float | None = None) -> ClientOptions:
+        """HTTP client settings: `timeout` caps the connect and read timeouts; `deadline`
+        (seconds, default 120) is the wall-clock limit of a whole fetch.
+
+        >>> Tracker.open("sqlite://", environ={}).client_options(deadline=30).deadline
+        30
+        """
         from tracker.client import ClientOptions
 
         base = ClientOptions()
@@ -463,24 +629,66 @@ class Tracker:
             read_timeout=timeout or base.read_timeout,
             retries=base.retries if retries is None else retries,
             backoff=base.backoff if backoff is None else backoff,
+            deadline=base.deadline if deadline is None else deadline,
         )
 
     def _pipeline(self, source: str | None, *, accept_shrink: bool = False) -> Pipeline:
         from tracker.pipeline import Pipeline
 
         return Pipeline(self.engine, self.settings.source(source),
-                        reports_dir=self.settings.reports_dir, accept_shrink=accept_shrink)
+                        reports_dir=self.settings.reports_dir, accept_shrink=accept_shrink,
+                        effective_floors=self.settings.effective_floors,
+                        blend=self.settings.blend)
+
+    def pricing(self, usage: str | Path | None = None, *, use_usage: bool = True) -> Pricing:
+        """What reports add on request, from the settings: effective prices at
+        `effective_floors`, and (with `use_usage`) the cost impact on `usage`, else on the
+        config's `usage_file`. A malformed usage file is a `UsageError` naming the line.
+
+        >>> Tracker.open("sqlite://", environ={}).pricing().floors
+        ()
+        """
+        from tracker.usage import Pricing, read_usage
+
+        path = usage if usage is not None else self.settings.usage_file
+        rows = tuple(read_usage(path)) if use_usage and path is not None else None
+        return Pricing(self.settings.effective_floors, self.settings.blend, rows,
+                       self.settings.usage_floor,
+                       str(Path(path).expanduser()) if rows is not None and path else None)
+
+    def source_names(self, sources: Sequence[str] = ()) -> list[str]:
+        """The sources a read covers: the ones named; else the only source in the database,
+        when it holds exactly one (the demo's, say); else the default source.
+
+        >>> with Tracker.open("sqlite://", environ={}) as t:
+        ...     t.source_names(), t.source_names(["openrouter", "auriko"])
+        (['auriko'], ['openrouter', 'auriko'])
+        """
+        if sources:
+            return list(dict.fromkeys(sources))
+        from tracker.config import DEFAULT_SOURCE
+        from tracker.history import stored_source_names
+
+        stored = stored_source_names(self.reader)
+        return stored if len(stored) == 1 else [DEFAULT_SOURCE]
 
     def _stored_source(self, name: str | None) -> str:
-        from tracker.config import DEFAULT_SOURCE
-
-        return name or DEFAULT_SOURCE
+        return self.source_names((name,) if name else ())[0]
 
     def _read_sources(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
-        """The sources to read (default: the default source) and the configured names."""
-        from tracker.config import DEFAULT_SOURCE
+        """The sources to read (see `source_names`) and the configured names."""
+        return self.source_names(names), list(self.settings.sources)
 
-        return (list(names) or [DEFAULT_SOURCE]), list(self.settings.sources)
+
+def _floors(value: str | Sequence[str]) -> tuple[str, ...]:
+    """Floors as given (one, or several), checked and in the documented order."""
+    from tracker.effective import FLOORS
+
+    given = [value] if isinstance(value, str) else list(value)
+    unknown = [f for f in given if f not in FLOORS]
+    if unknown:
+        raise UsageError(f"unknown floor {unknown[0]!r} (use one of: {', '.join(FLOORS)})")
+    return tuple(f for f in FLOORS if f in given)
 
 
 def _text(value: When | None) -> str | None:

@@ -6,6 +6,8 @@ documented exit code (see tracker.errors); `-v` adds the traceback for unexpecte
 
 from __future__ import annotations
 
+import errno
+import re
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -93,6 +95,10 @@ def _run_options(func: Any) -> Any:
                      help="Alert the notification targets after N failed runs in a row "
                           "(env TRACKER_NOTIFY_ON_FAILURE)."),
         click.option("--no-notify", is_flag=True, help="Send no notifications."),
+        click.option("--deadline", type=click.FloatRange(1), metavar="SECONDS",
+                     help="Wall-clock limit of each source's fetch, every attempt and retry "
+                          "wait included: past it the run fails (exit 3) and releases its "
+                          "lock [120]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -127,6 +133,7 @@ _accept_shrink_option = click.option(
 def fetch(app: AppContext, source: str | None, endpoint: str | None, base_url: str | None,
           reports_dir: str | None, retries: int | None, timeout: float | None,
           lock_timeout: float | None, notify_on_failure: int | None, no_notify: bool,
+          deadline: float | None,
           accept_shrink: bool, fmt: str) -> int:
     """Pull the catalog once: validate, store if new, diff, write changelogs, notify.
 
@@ -140,7 +147,8 @@ def fetch(app: AppContext, source: str | None, endpoint: str | None, base_url: s
     with app.tracker(base_url=base_url, endpoint=endpoint, reports_dir=reports_dir,
                      lock_timeout=lock_timeout, notify_on_failure=notify_on_failure) as t:
         report = t.run(source, base_url=base_url, endpoint=endpoint, retries=retries,
-                       timeout=timeout, notify=not no_notify, accept_shrink=accept_shrink)
+                       timeout=timeout, notify=not no_notify, accept_shrink=accept_shrink,
+                       deadline=deadline)
     if len(report.outcomes) == 1:
         outcome = report.outcomes[0]
         if outcome.error is not None:
@@ -231,25 +239,19 @@ def demo(app: AppContext, reports_dir: str) -> None:
     """Offline end-to-end run on the bundled sample catalogs (no network, no key).
 
     A loopback server plays the router; each sample catalog is fetched through the real
-    client into a demo database of its own, and the changelogs are written.
+    client as source demo, observed at the date its version carries (2026-11-01 to 06), and
+    the changelogs are written. The database is the one --database-url or
+    TRACKER_DATABASE_URL names (an earlier demo there is replaced, other sources are left
+    alone), else a demo database of its own, started afresh. It ends with commands that
+    look around the demo history as they are printed.
 
     \b
     Example:
       tracker demo && ls reports-out/demo
     """
-    from tracker.demo import default_demo_database, run_demo
-
-    target = Path(reports_dir).expanduser()
-    result = run_demo(target, default_demo_database())
-    for run in result.runs:
-        _echo(render("run", "text", run.to_json()))
-    changelogs = [p for run in result.runs for p in run.changelogs]
-    click.echo(f"\nWrote {len(changelogs)} changelogs to {target.resolve()}:")
-    for path in changelogs:
-        click.echo(f"  {path.name}")
-    click.echo("\nExplore the demo history:\n"
-               f"  tracker --database-url {result.database_url} snapshots --source demo\n"
-               f"  tracker --database-url {result.database_url} diff 1 latest --source demo")
+    with app.tracker() as t:
+        result = t.demo(reports_dir)
+    _echo(render("demo", "text", result.to_json()))
 
 
 # --- schedule, status: running unattended ---
@@ -276,12 +278,13 @@ def schedule(app: AppContext, cron: str | None, every: str | None, jitter: str |
              initial_run: bool | None, timezone: str | None, source: str | None,
              reports_dir: str | None, retries: int | None, timeout: float | None,
              lock_timeout: float | None, notify_on_failure: int | None,
-             no_notify: bool) -> int:
+             no_notify: bool, deadline: float | None) -> int:
     """Run fetch on a schedule, in the foreground, until SIGTERM or Ctrl-C.
 
     One run at a time; missed runs are coalesced; a failed run is logged and the schedule
-    goes on. On SIGTERM a run in progress finishes, then the process exits 0. Flags beat the
-    config file's [schedule].
+    goes on. On SIGTERM a run in progress finishes, then the process exits 0; a fetch still
+    waiting on the remote 3 s later is cut off (recorded as failed). Flags beat the config
+    file's [schedule].
 
     \b
     Example (every hour at minute 7, plus a run now):
@@ -296,7 +299,7 @@ def schedule(app: AppContext, cron: str | None, every: str | None, jitter: str |
                      notify_on_failure=notify_on_failure) as t:
         return t.schedule(cron=cron, every=every, jitter=jitter, initial_run=initial_run,
                           timezone=timezone, source=source, retries=retries, timeout=timeout,
-                          notify=not no_notify)
+                          notify=not no_notify, deadline=deadline)
 
 
 @cli.command()
@@ -330,6 +333,8 @@ def status(app: AppContext, source: str | None, max_age: str | None, max_failure
 
 # --- snapshots, diff: the read side ---
 
+_SOURCE_HELP = "Source (default: the only source in the database, else auriko)."
+
 
 @cli.command()
 @click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
@@ -348,7 +353,7 @@ def sources(app: AppContext, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--source", metavar="NAME", help="Source (default: auriko).")
+@click.option("--source", metavar="NAME", help=_SOURCE_HELP)
 @click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
 @pass_app
 def snapshots(app: AppContext, source: str | None, fmt: str) -> None:
@@ -370,32 +375,43 @@ def snapshots(app: AppContext, source: str | None, fmt: str) -> None:
 @cli.command()
 @click.argument("from_ref", metavar="[FROM", required=False)
 @click.argument("to_ref", metavar="[TO]]", required=False)
-@click.option("--source", metavar="NAME", help="Source (default: auriko).")
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md",
-              show_default=True)
+@click.option("--source", metavar="NAME", help=_SOURCE_HELP)
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]),
+              help="text on a terminal, else md (what scripts and files get) [md].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of stdout.")
+@click.option("--effective", "floors", multiple=True, metavar="FLOOR",
+              type=click.Choice(["zdr", "no_training", "any"]),
+              help="Also the effective_price_changed records at this data-policy floor "
+                   "(zdr, no_training or any; repeat for several).")
 @pass_app
 def diff(app: AppContext, from_ref: str | None, to_ref: str | None, source: str | None,
-         fmt: str, output: Path | None) -> None:
+         fmt: str | None, output: Path | None, floors: tuple[str, ...]) -> None:
     """Changes between two snapshots (default: previous to latest).
 
     FROM and TO are a snapshot id, a catalog_version, a content-hash prefix, an ISO date or
-    time (the state observed then), latest or previous.
+    time (the state observed then), latest or previous. Printed to a terminal, the default
+    format is plain text; piped or written with -o, it is Markdown.
+
+    With --effective FLOOR, the diff also lists how each model's effective price at that
+    floor moved (its cheapest offer that meets the floor) and why.
 
     \b
     Example:
       tracker diff 2026-11-01 latest --format json
+      tracker diff previous latest --effective zdr --effective any
     """
+    if fmt is None:
+        fmt = "text" if output is None and sys.stdout.isatty() else "md"
     with app.tracker() as t:
-        result = t.diff(source, from_ref, to_ref)
+        result = t.diff(source, from_ref, to_ref, effective=floors)
     _emit(render("changelog", fmt, result), output)
 
 
 # --- report, audit, history, feed, site: the read side over windows of time ---
 
-_SOURCES_HELP = "Source (repeat for several, in sections; default: auriko). Any source in the " \
-                "database works, configured or not."
+_SOURCES_HELP = "Source (repeat for several, in sections; default: the only source in the " \
+                "database, else auriko). Any source in the database works, configured or not."
 _OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -412,20 +428,27 @@ _OUTPUT = click.Path(dir_okay=False, path_type=Path)
 @click.option("--week", metavar="YYYY-Www", help="With --weekly: this ISO week instead.")
 @click.option("--reports-dir", metavar="DIR",
               help="With --weekly: where to write (env TRACKER_REPORTS_DIR).")
+@click.option("--usage", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="A CSV of monthly token volumes (model,provider,input_tokens,"
+                   "output_tokens): add what the window's changes cost on it "
+                   "[the config's usage_file].")
 @pass_app
 def report(app: AppContext, since: str | None, until: str | None, sources: tuple[str, ...],
            fmt: str, output: Path | None, weekly: bool, week: str | None,
-           reports_dir: str | None) -> None:
+           reports_dir: str | None, usage: Path | None) -> None:
     """Net changes over a window [since, until) and the timeline of every transition in it.
 
     Net changes compare the catalog at the start with the catalog at the end (a price that
     went down and back up nets to nothing); the timeline lists every transition in between
     with its observation time. The HTML leads with the biggest price moves, policy
-    weakenings and models gone.
+    weakenings and models gone; with effective_floors configured, with the effective prices
+    at those floors. --usage adds the cost of the window's changes on your monthly token
+    volumes (a blank provider is priced at the effective offer at usage_floor).
 
     \b
     Example (the weekly report, and a timer's idempotent weekly files):
       tracker report --since 7d --format html -o last-week.html
+      tracker report --since 30d --usage usage.csv --format json | jq .impact.delta
       tracker report --weekly --reports-dir /var/lib/tracker/reports
     """
     from tracker.errors import UsageError
@@ -438,6 +461,8 @@ def report(app: AppContext, since: str | None, until: str | None, sources: tuple
             from tracker.windows import parse_week
 
             year, number = parse_week(week) if week else (None, None)
+            if usage is not None:
+                raise UsageError("--weekly prices the config's usage_file; drop --usage")
             for path, written in t.weekly(year, number, sources):
                 click.echo(f"{'wrote' if written else 'unchanged'} {path}")
             return
@@ -446,7 +471,7 @@ def report(app: AppContext, since: str | None, until: str | None, sources: tuple
         if not since:
             raise UsageError("report needs --since WHEN (e.g. --since 7d or --since "
                              "2026-11-01), or --weekly")
-        result = t.report(since, until, sources).to_json()
+        result = t.report(since, until, sources, usage=usage).to_json()
     _emit(render("report", fmt, result), output)
 
 
@@ -488,7 +513,7 @@ def audit(app: AppContext, since: str | None, until: str | None, current: bool,
         window = t.window(since, until)
         records = [r.to_json() for r in t.audit(window.since, window.until, sources,
                                                  weakened_only=only_flagged)]
-        names = list(sources) or [t.settings.source().name]
+        names = t.source_names(sources)
     if fmt in ("json", "csv"):
         _emit(render("audit", fmt, records), output)
         return
@@ -500,7 +525,7 @@ def audit(app: AppContext, since: str | None, until: str | None, current: bool,
 @cli.command()
 @click.argument("model")
 @click.option("--provider", metavar="P", help="Only this provider's offer.")
-@click.option("--source", metavar="NAME", help="Source (default: auriko).")
+@click.option("--source", metavar="NAME", help=_SOURCE_HELP)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
               show_default=True)
 @click.option("-o", "--output", type=_OUTPUT, help="Write to FILE instead of stdout.")
@@ -520,6 +545,42 @@ def history(app: AppContext, model: str, provider: str | None, source: str | Non
     with app.tracker() as t:
         found = t.history(model, provider, source).to_json()
     _emit(render("history", fmt, found), output)
+
+
+@cli.command()
+@click.argument("models", metavar="[MODEL]...", nargs=-1)
+@click.option("--floor", "floors", multiple=True, type=click.Choice(["zdr", "no_training", "any"]),
+              help="Only this data-policy floor (repeat for several) [every floor].")
+@click.option("--at", metavar="WHEN",
+              help="The state observed at or before this time (ISO date/time, or 7d back) "
+                   "[now].")
+@click.option("--source", metavar="NAME", help=_SOURCE_HELP)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=_OUTPUT, help="Write to FILE instead of stdout.")
+@pass_app
+def effective(app: AppContext, models: tuple[str, ...], floors: tuple[str, ...],
+              at: str | None, source: str | None, fmt: str, output: Path | None) -> None:
+    """The effective offer of every model (or of each MODEL) per data-policy floor: what
+    you pay when you may only use offers that meet it.
+
+    Floors: zdr (policy zdr), no_training (zdr or no_training), any (every offer, unknown
+    policies included). The effective offer is the qualifying offer with the lowest blended
+    price, (3 x input + 1 x output) / 4 per 1M tokens (the config's blend); ties go to the
+    lower input price, then the provider name. A model without a qualifying offer at a floor
+    is left out of it.
+
+    \b
+    Example:
+      tracker effective llama-3.3-70b-instruct --floor zdr
+      tracker effective --at 2026-11-01 --format csv -o effective.csv
+    """
+    with app.tracker() as t:
+        result = t.effective(models, floors=floors or None, at=at, source=source)
+    if fmt in ("json", "csv"):
+        _emit(render("effective", fmt, result.to_json()), output)
+        return
+    _emit(render("effective", fmt, result.document()), output)
 
 
 @cli.command()
@@ -627,9 +688,26 @@ def _emit(text: str, output: Path | None) -> None:
         return
     from tracker.publish import write_atomically
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(output, text)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(output, text)
+    except OSError as exc:  # a path under a file, a full disk, a read-only directory
+        raise _file_fault(exc, output) from None
     click.echo(f"wrote {output}", err=True)
+
+
+def _file_fault(exc: OSError, path: Path | None = None) -> TrackerError:
+    """An OS error on a file the user named (`-o FILE`, a site or reports directory) as the
+    one line of a storage fault (exit 7): which file, and why."""
+    from tracker.errors import StorageError
+
+    target = Path(path or exc.filename or "?")
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is None and exc.errno == errno.ENOTDIR and target.exists():
+        blocker = target
+    reason = (f"{blocker} is a file, not a directory" if blocker is not None
+              else exc.strerror or str(exc))
+    return StorageError(f"cannot write {target}: {reason}")
 
 
 # --- entry point ---
@@ -668,6 +746,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except TrackerError as exc:
         return _fail(exc, exc.exit_code, verbose)
+    except OSError as exc:
+        if exc.filename is None:  # not a file's fault (a socket, a pipe): unexpected
+            return _fail(exc, ExitCode.BUG, verbose, unexpected=True)
+        fault = _file_fault(exc)
+        return _fail(fault, fault.exit_code, verbose)
     except Exception as exc:
         return _fail(exc, ExitCode.BUG, verbose, unexpected=True)
     finally:
@@ -690,20 +773,35 @@ def _usage_failure(exc: click.UsageError) -> int:
 
 def _fail(exc: BaseException, code: int, verbose: bool, *, unexpected: bool = False) -> int:
     from tracker.logs import scrub
+    from tracker.reports.format import plain_text
 
     if verbose and unexpected:
         import traceback
 
-        click.echo(scrub(traceback.format_exc()), err=True)
+        lines = _without_sql(scrub(traceback.format_exc())).splitlines()
+        click.echo("\n".join(plain_text(line) for line in lines), err=True)
     label = "unexpected error" if unexpected else "error"
     if isinstance(exc, click.ClickException):
         text = exc.format_message()
     else:
         text = str(exc) if not unexpected else f"{type(exc).__name__}: {exc}"
-    # One line, whatever the remote put into the message.
-    line = " ".join(scrub(text).split())
+    # One line, whatever the remote put into the message: line breaks become spaces, and
+    # terminal escapes, bidi controls and invisible characters visible escapes.
+    line = plain_text(_without_sql(scrub(text))).strip()
     click.echo(f"tracker: {label}: {line}", err=True)
     if isinstance(exc, PayloadError) and verbose:
         for problem in exc.problems:
-            click.echo(f"  {scrub(problem)}", err=True)
+            click.echo(f"  {plain_text(scrub(problem))}", err=True)
     return code
+
+
+# What SQLAlchemy appends to a driver's message: the statement, its parameters, a link.
+_SQL_PARTS = re.compile(r"\s*\[SQL: .*?\](?=\s*(?:\[parameters: |\(Background|$))"
+                        r"|\s*\[parameters: .*?\](?=\s*(?:\(Background|$))"
+                        r"|\s*\(Background on this error at: [^)]*\)", re.DOTALL)
+
+
+def _without_sql(text: str) -> str:
+    """`text` without the SQL statement and bound parameters SQLAlchemy puts into its errors
+    (they can hold remote values, and no line of ours ever shows SQL)."""
+    return _SQL_PARTS.sub("", text)

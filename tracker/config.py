@@ -14,9 +14,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tracker.effective import DEFAULT_BLEND, FLOORS, Blend
 from tracker.errors import ConfigError
 from tracker.sources import KINDS, adapter_for
 
@@ -30,7 +32,8 @@ DEFAULT_ENDPOINT = "chat_completions"
 ENDPOINTS = ("chat_completions", "responses")
 SOURCE_KINDS = KINDS
 
-_TOP_LEVEL_KEYS = {"database_url", "reports_dir", "sources", "schedule", "notify", "lock_timeout"}
+_TOP_LEVEL_KEYS = {"database_url", "reports_dir", "sources", "schedule", "notify", "lock_timeout",
+                   "effective_floors", "blend", "usage_file", "usage_floor"}
 # How long a run waits for another run of the same source to finish before it gives up (exit 5).
 DEFAULT_LOCK_TIMEOUT = 60.0
 _SOURCE_KEYS = {
@@ -58,15 +61,68 @@ class SourceConfig:
     accept_shrink_after: int = 0
 
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
-        """The key from its file, its environment variable, or the config file, in that order."""
+        """The key from its file, its environment variable, or the config file, in that order.
+
+        A key file's text is stripped at both ends; what is left, like a key from the
+        environment or the config file, must be one token of printable ASCII: a key holding
+        white space or a control character (two lines in a key file, a newline pasted into
+        the variable) is refused with a `ConfigError` that does not show it.
+
+        >>> SourceConfig("auriko").resolve_api_key({"AURIKO_API_KEY": "ak_live_1"})
+        'ak_live_1'
+        >>> SourceConfig("auriko").resolve_api_key({"AURIKO_API_KEY": "ak_live_1\\n"})
+        Traceback (most recent call last):
+        tracker.errors.ConfigError: the API key in AURIKO_API_KEY holds a line break (U+000A) ...
+        """
         env = os.environ if environ is None else environ
         key_file = self.api_key_file or env.get(f"{self.api_key_env}_FILE")
         if key_file:
             try:
-                return Path(key_file).read_text(encoding="utf-8").strip() or None
+                text = Path(key_file).read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigError(f"cannot read API key file {key_file}: {exc.strerror}") from None
-        return env.get(self.api_key_env) or self.api_key
+            except UnicodeDecodeError:
+                raise ConfigError(f"API key file {key_file} is not UTF-8 text") from None
+            return _checked_key(text.strip(), f"the API key file {key_file}")
+        if env.get(self.api_key_env):
+            return _checked_key(env[self.api_key_env], f"the API key in {self.api_key_env}")
+        return _checked_key(self.api_key, f"api_key of [sources.{self.name}]")
+
+    def check_api_key(self, environ: Mapping[str, str] | None = None) -> None:
+        """Raise the `ConfigError` of a source that needs an API key and has none: what
+        `fetch` checks before it touches the database or takes a lock."""
+        if adapter_for(self.kind).needs_key and not self.resolve_api_key(environ):
+            raise missing_key_error(self)
+
+
+_KEY_CHARACTER_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab",
+                        " ": "a space"}
+
+
+def _checked_key(key: str | None, where: str) -> str | None:
+    """`key` when it is one token of printable ASCII (None when empty); else a
+    `ConfigError` that names the character and where it sits, never the key."""
+    if not key:
+        return None
+    for position, ch in enumerate(key, start=1):
+        if not ("!" <= ch <= "~"):
+            what = _KEY_CHARACTER_NAMES.get(ch) or (
+                "white space" if ch.isspace() else
+                "a control character" if ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 else
+                "a character that is not printable ASCII")
+            raise ConfigError(
+                f"{where} holds {what} (U+{ord(ch):04X}) at character {position} of "
+                f"{len(key)}; an API key is one line of printable characters (the key is "
+                "not shown)")
+    return key
+
+
+def missing_key_error(source: SourceConfig) -> ConfigError:
+    """The one error for a fetch without an API key; it points to the offline demo."""
+    return ConfigError(
+        f"no API key for source {source.name!r}: set {source.api_key_env} or "
+        f"{source.api_key_env}_FILE (or try `tracker demo`, which needs no key)"
+    )
 
 
 @dataclass(frozen=True)
@@ -99,6 +155,12 @@ class NotifyRule:
     providers: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     on_failure: int | None = None
+    # Price moves only: "up" (costs more) or "down"; effective prices included.
+    direction: str | None = None
+    # With `usage_file`: leave out changes that move the monthly cost by less than this (USD).
+    min_monthly_impact_usd: Decimal | None = None
+    # The floors whose effective_price_changed records this rule gets (None: the config's).
+    effective_floors: tuple[str, ...] | None = None
 
     def resolve_urls(self, environ: Mapping[str, str] | None = None) -> list[str]:
         """The Apprise URLs of this rule, read from the file or variable when so configured."""
@@ -138,6 +200,22 @@ class Settings:
     file_sources: tuple[str, ...] = ()
     # The first retry's wait in seconds (env TRACKER_RETRY_BACKOFF; None: the client's own).
     retry_backoff: float | None = None
+    # Where `database_url` came from: "--database-url", "TRACKER_DATABASE_URL", the config
+    # file's path, or "default" (the user data directory's tracker.db).
+    database_origin: str = "default"
+    # Effective prices (tracker.effective): the floors whose effective_price_changed records
+    # changelogs, reports, the feed and notifications carry; the weights of the blended price.
+    effective_floors: tuple[str, ...] = ()
+    blend: Blend = DEFAULT_BLEND
+    # Monthly token volumes (tracker.usage) for the reports' cost impact; routed rows are
+    # priced at the effective offer at `usage_floor`.
+    usage_file: Path | None = None
+    usage_floor: str = "any"
+
+    @property
+    def database_given(self) -> bool:
+        """The user named the database (flag, environment or config file)."""
+        return self.database_origin != "default"
 
     def source(self, name: str | None = None) -> SourceConfig:
         chosen = name or DEFAULT_SOURCE
@@ -197,13 +275,14 @@ def load_settings(
         raise ConfigError(f"unknown endpoint {endpoint!r} (use one of: {', '.join(ENDPOINTS)})")
     sources[DEFAULT_SOURCE] = default
 
-    return Settings(
-        database_url=(
-            database_url
-            or env.get("TRACKER_DATABASE_URL")
-            or file_data.get("database_url")
-            or default_database_url()
-        ),
+    named = [(database_url, "--database-url"), (env.get("TRACKER_DATABASE_URL"),
+                                                 "TRACKER_DATABASE_URL"),
+             (file_data.get("database_url"), str(path))]
+    chosen_url, origin = next(((url, where) for url, where in named if url),
+                              (default_database_url(), "default"))
+    settings = Settings(
+        database_url=chosen_url,
+        database_origin=origin,
         reports_dir=Path(
             reports_dir
             or env.get("TRACKER_REPORTS_DIR")
@@ -217,7 +296,10 @@ def load_settings(
         lock_timeout=_lock_timeout(lock_timeout, env, file_data, path),
         file_sources=tuple(file_data.get("sources", {})),
         retry_backoff=_retry_backoff(env.get("TRACKER_RETRY_BACKOFF")),
+        **_pricing(file_data, path),
     )
+    _check_rules(settings)
+    return settings
 
 
 def _retry_backoff(value: str | None) -> float | None:
@@ -325,6 +407,7 @@ _SCHEDULE_KEYS = {"cron", "every", "jitter", "initial_run", "timezone"}
 _NOTIFY_KEYS = {
     "name", "url", "url_env", "url_file", "kinds", "min_price_change_pct",
     "only_weakened_policies", "models", "providers", "sources", "on_failure",
+    "direction", "min_monthly_impact_usd", "effective_floors",
 }
 # A new URL starts wherever a scheme follows a comma or white space; commas inside a URL's
 # query (mailto://...?to=a@x,b@y) stay in it.
@@ -470,6 +553,12 @@ def _notify_from_file(raw: Any, path: Path | None) -> list[NotifyRule]:
         weakened = body.get("only_weakened_policies", False)
         if not isinstance(weakened, bool):
             raise ConfigError(f"{where}: only_weakened_policies must be true or false")
+        direction = body.get("direction")
+        if direction is not None and direction not in ("up", "down"):
+            raise ConfigError(f"{where}: direction must be \"up\" or \"down\"")
+        impact = body.get("min_monthly_impact_usd")
+        if impact is not None:
+            impact = _amount(impact, f"{where}: min_monthly_impact_usd")
         rules.append(NotifyRule(
             name=name,
             url=urls,
@@ -484,8 +573,74 @@ def _notify_from_file(raw: Any, path: Path | None) -> list[NotifyRule]:
             sources=_strings(body["sources"], f"{where}: sources") if "sources" in body else (),
             on_failure=(_on_failure(body["on_failure"], f"{where}: on_failure")
                         if "on_failure" in body else None),
+            direction=direction,
+            min_monthly_impact_usd=impact,
+            effective_floors=(_floors(body["effective_floors"], f"{where}: effective_floors")
+                              if "effective_floors" in body else None),
         ))
     return rules
+
+
+# --- effective prices and usage ---
+
+
+def _floors(value: Any, where: str) -> tuple[str, ...]:
+    """A list of data-policy floors, kept in the documented order without repeats."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of floors ({', '.join(FLOORS)})")
+    bad = [v for v in value if v not in FLOORS]
+    if bad:
+        raise ConfigError(f"{where}: unknown floor {bad[0]!r} (use: {', '.join(FLOORS)})")
+    return tuple(f for f in FLOORS if f in value)
+
+
+def _amount(value: Any, where: str) -> Decimal:
+    from tracker.catalog import json_number_to_decimal
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where} must be a number of USD, 0 or more")
+    return json_number_to_decimal(value)
+
+
+def _pricing(data: Mapping[str, Any], path: Path | None) -> dict[str, Any]:
+    """`effective_floors`, `blend`, `usage_file` and `usage_floor` of the config file."""
+    found: dict[str, Any] = {}
+    if "effective_floors" in data:
+        found["effective_floors"] = _floors(data["effective_floors"], f"{path}: effective_floors")
+    if "blend" in data:
+        raw = data["blend"]
+        if (not isinstance(raw, list) or len(raw) != 2
+                or any(isinstance(w, bool) or not isinstance(w, int | float) or w < 0
+                       for w in raw)
+                or not sum(raw) > 0):
+            raise ConfigError(f"{path}: blend must be two weights [input, output], 0 or more "
+                              "and not both 0, e.g. [3, 1]")
+        weights = tuple(_amount(w, f"{path}: blend") for w in raw)
+        found["blend"] = (weights[0], weights[1])
+    if "usage_file" in data:
+        if not isinstance(data["usage_file"], str) or not data["usage_file"]:
+            raise ConfigError(f"{path}: usage_file must be the path of a CSV file")
+        found["usage_file"] = Path(data["usage_file"]).expanduser()
+    if "usage_floor" in data:
+        if data["usage_floor"] not in FLOORS:
+            raise ConfigError(f"{path}: usage_floor must be one of: {', '.join(FLOORS)}")
+        found["usage_floor"] = data["usage_floor"]
+    return found
+
+
+def _check_rules(settings: Settings) -> None:
+    """What a rule asks for that the rest of the config must provide."""
+    where = settings.config_path
+    for rule in settings.notify:
+        floors = (rule.effective_floors if rule.effective_floors is not None
+                  else settings.effective_floors)
+        if rule.kinds and "effective_price_changed" in rule.kinds and not floors:
+            raise ConfigError(f"{where}: [[notify]] {rule.name!r} asks for "
+                              "effective_price_changed but no effective_floors are configured "
+                              "(set effective_floors in the rule or at the top of the file)")
+        if rule.min_monthly_impact_usd is not None and settings.usage_file is None:
+            raise ConfigError(f"{where}: [[notify]] {rule.name!r}: min_monthly_impact_usd "
+                              "needs usage_file at the top of the file")
 
 
 def _lock_timeout(

@@ -8,8 +8,8 @@
 ['data_policy_changed', 'provider_added', 'provider_removed']
 
 Records follow the guide's schema (`kind`, `model`, `provider`, `field`, `old`, `new`, plus
-`change_pct` for prices and `weakened` / `became_unknown` for data policies), in a deterministic
-order: kind (in the order below), model, provider, field.
+`change_pct` for prices and `weakened` / `became_unknown` / `strengthened` for data
+policies), in a deterministic order: kind (in the order below), model, provider, field.
 
 Fields the schema does not know (`field_changed`, `shutdown_announced`) are reported by path:
 the keys from the catalog, model or provider down to the value, joined with `.`, descending
@@ -65,6 +65,7 @@ KIND_ORDER = (
     "context_window_changed",
     "endpoints_changed",
     "field_changed",
+    "effective_price_changed",  # derived (tracker.effective), never in a plain diff
 )
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 
@@ -162,6 +163,7 @@ def _diff_provider(model_id: str, before: Provider, after: Provider) -> list[Cha
                          before.data_policy, after.data_policy)
         change["weakened"] = policy_weakened(before.data_policy, after.data_policy)
         change["became_unknown"] = policy_became_unknown(before.data_policy, after.data_policy)
+        change["strengthened"] = policy_strengthened(before.data_policy, after.data_policy)
         changes.append(change)
     changes.extend(_diff_extra(before.extra, after.extra, model=model_id, provider=before.name))
     return changes
@@ -169,13 +171,20 @@ def _diff_provider(model_id: str, before: Provider, after: Provider) -> list[Cha
 
 def change_pct(old: Decimal, new: Decimal) -> float | None:
     """Percent change rounded to 2 places; None when the old price was zero (or the move is
-    beyond what a float holds)."""
+    beyond what a float holds). A move too small for 2 places keeps 2 significant digits, so
+    a price change never reads 0.0%.
+
+    >>> change_pct(Decimal("2.5"), Decimal("2")), change_pct(Decimal("100"), Decimal("100.001"))
+    (-20.0, 0.001)
+    """
     if old == 0:
         return None
     pct = (new - old) / old * 100
     # Rounding to 2 places keeps every digit before the point: a context wide enough for it
     # (the default 28 digits raise InvalidOperation for a price that went from 1e-30 to 1).
     rounded = float(pct.quantize(_CENT, context=Context(prec=max(28, pct.adjusted() + 3))))
+    if rounded == 0 and pct != 0:
+        rounded = float(Context(prec=2).plus(pct))
     return rounded if math.isfinite(rounded) else None
 
 
@@ -187,6 +196,12 @@ def policy_weakened(old: str | None, new: str | None) -> bool:
     old_rank = POLICY_RANK.get(old) if old is not None else None
     new_rank = POLICY_RANK.get(new) if new is not None else None
     return old_rank is not None and new_rank is not None and new_rank < old_rank
+
+
+def policy_strengthened(old: str | None, new: str | None) -> bool:
+    """True when both policies are known and the new one is stronger (the reverse of
+    `policy_weakened`)."""
+    return policy_weakened(new, old)
 
 
 def policy_became_unknown(old: str | None, new: str | None) -> bool:

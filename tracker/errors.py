@@ -7,6 +7,7 @@ and its `exit_code`; anything else is unexpected (exit 1).
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -19,6 +20,9 @@ class ExitCode(IntEnum):
     PAYLOAD = 4  # the payload was rejected as invalid, or held as suspicious
     LOCK_BUSY = 5  # another run of the same source holds the run lock
     UNHEALTHY = 6  # `status` found a source stale or failing
+    STORAGE = 7  # a file or the database could not be read or written: disk full, corrupt,
+    #              read-only, a path that is not a directory
+    CHANGELOG_UNWRITTEN = 8  # the state is stored, its changelogs could not be written yet
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
@@ -76,6 +80,30 @@ class UnhealthyError(TrackerError):
     """`tracker status`: a source is stale (older than --max-age) or failing (exit 6)."""
 
     exit_code = ExitCode.UNHEALTHY
+
+
+class ChangelogWriteError(TrackerError):
+    """The catalog was stored, but its changelogs could not be written into the reports
+    directory (full, unwritable, not a directory): exit 8.
+
+    Nothing is lost: the changelogs still owed are kept in the `changelogs` table, and the
+    next run that writes into the same directory writes them. `result` is the run's
+    `RunResult` (the stored observation).
+    """
+
+    exit_code = ExitCode.CHANGELOG_UNWRITTEN
+
+    def __init__(self, message: str, *, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class StorageError(TrackerError):
+    """A foreseeable fault of the storage: the disk is full, the database is corrupt, damaged
+    or read-only, an output path cannot be written (exit 7). The message names the file (or
+    the database, its password hidden) and never holds SQL or its parameters."""
+
+    exit_code = ExitCode.STORAGE
 
 
 class SuspiciousCatalogError(PayloadError):

@@ -42,7 +42,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -50,7 +50,23 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Connection, Engine
 
 from tracker.catalog import POLICY_RANK, Catalog, decimal_to_json
-from tracker.diff import Change, diff_catalogs, policy_became_unknown
+from tracker.diff import (
+    Change,
+    apply_changes,
+    diff_catalogs,
+    policy_became_unknown,
+    policy_strengthened,
+)
+from tracker.effective import (
+    DEFAULT_BLEND,
+    FLOORS,
+    Blend,
+    EffectiveOffer,
+    effective_changes,
+    effective_offers,
+    effective_timeline,
+    touched_models,
+)
 from tracker.errors import NotFoundError
 from tracker.store import reads
 from tracker.store.reads import SnapshotInfo, Transition, source_span, state_sequence
@@ -58,21 +74,27 @@ from tracker.timeutil import iso, looks_like_iso, parse_iso
 from tracker.windows import Window
 
 if TYPE_CHECKING:
+    from tracker.usage import CostImpact, Pricing
     from tracker.vocabulary import Diff
 
 __all__ = [
     "AuditRecord",
     "CurrentPolicies",
+    "EffectiveReport",
     "ModelHistory",
+    "PolicyTimeline",
     "SnapshotInfo",
     "SourceReport",
     "Transition",
     "WindowReport",
+    "add_effective",
     "audit",
     "current_policies",
     "diff_between",
+    "effective_prices",
     "histories",
     "list_snapshots",
+    "mark_restorations",
     "model_history",
     "resolve",
     "resolve_sources",
@@ -81,6 +103,7 @@ __all__ = [
     "source_report",
     "source_span",
     "state_sequence",
+    "stored_source_names",
     "transitions",
     "window_report",
 ]
@@ -89,18 +112,29 @@ __all__ = [
 # --- sources ---
 
 
+def stored_source_names(engine: Engine) -> list[str]:
+    """The names of the sources stored in the database, sorted."""
+    with engine.connect() as conn:
+        return sorted(reads.source_ids(conn))
+
+
 def resolve_sources(conn: Connection, names: Sequence[str],
-                    configured: Iterable[str] = ()) -> list[tuple[str, int]]:
+                    configured: Iterable[str] = (), *,
+                    missing_ok: bool = False) -> list[tuple[str, int]]:
     """(name, id) of each named source in the database, in the order given, without repeats.
 
     A source is readable when it has observations, whether or not it is configured; an
-    unknown name is a `NotFoundError` naming what exists.
+    unknown name is a `NotFoundError` naming what exists. A configured source without
+    observations is an error too, or, with `missing_ok` (a listing: its history is empty),
+    left out.
     """
     known = reads.source_ids(conn)
     result: list[tuple[str, int]] = []
     for name in dict.fromkeys(names):
         if name in known:
             result.append((name, known[name]))
+        elif missing_ok and name in set(configured):
+            continue
         elif name in set(configured):
             raise NotFoundError(f"source {name!r} has no observations yet; run `tracker fetch`")
         else:
@@ -142,10 +176,13 @@ def source_overview(engine: Engine, configured: list[str]) -> list[dict[str, Any
 # --- snapshots: references and diffs ---
 
 
-def list_snapshots(engine: Engine, source: str) -> list[SnapshotInfo]:
-    """Stored snapshots of a source, oldest first."""
+def list_snapshots(engine: Engine, source: str,
+                   *, configured: Iterable[str] = ()) -> list[SnapshotInfo]:
+    """Stored snapshots of a source, oldest first; none for a configured source that has no
+    observations yet (an unknown source is a `NotFoundError`)."""
     with engine.connect() as conn:
-        return reads.list_snapshots(conn, source_or_fail(conn, source))
+        found = resolve_sources(conn, [source], configured, missing_ok=True)
+        return reads.list_snapshots(conn, found[0][1]) if found else []
 
 
 def snapshot_map(conn: Connection, source_id: int) -> dict[int, SnapshotInfo]:
@@ -209,12 +246,14 @@ def _state_before(conn: Connection, source_id: int, target: SnapshotInfo) -> Sna
 
 
 def diff_between(
-    engine: Engine, source: str, from_ref: str | None = None, to_ref: str | None = None
+    engine: Engine, source: str, from_ref: str | None = None, to_ref: str | None = None,
+    *, effective: Sequence[str] = (), blend: Blend = DEFAULT_BLEND,
 ) -> Diff:
     """The guide's diff object between two stored states (default: previous to latest).
 
     With a single state stored and no references given, `from` is null and there are no
-    changes: a first snapshot is not a change.
+    changes: a first snapshot is not a change. `effective` (floors) appends the
+    `effective_price_changed` records at those floors (`tracker.effective`).
     """
     with engine.connect() as conn:
         source_id = source_or_fail(conn, source)
@@ -232,11 +271,73 @@ def diff_between(
             origin = resolve(conn, source_id, from_ref)
         new = reads.load_catalog(conn, source_id, target)
         old = reads.load_catalog(conn, source_id, origin) if origin is not None else None
+    changes = diff_catalogs(old, new) if origin is not None else []
+    if any(_strengthens(c) for c in changes):
+        with engine.connect() as conn:
+            PolicyTimeline.load(conn, source_id).mark(changes, through=target.last_observed_at)
+    changes += effective_changes(old, new, effective, blend)
     return cast("Diff", {
         "from": origin.to_json() if origin else None,
         "to": target.to_json(),
-        "changes": diff_catalogs(old, new) if origin is not None else [],
+        "changes": changes,
     })
+
+
+# --- policy strengthenings that undo a weakening ---
+
+
+class PolicyTimeline:
+    """Every stored data-policy change of one source, per offer (model, provider), oldest
+    first: what tells a strengthening that undoes the offer's last weakening (`restored`)
+    from any other one."""
+
+    def __init__(self, stored: Iterable[reads.StoredChange]) -> None:
+        self.offers: dict[tuple[str, str], list[tuple[datetime, Change]]] = defaultdict(list)
+        for item in stored:
+            record = item.record
+            key = (record["model"] or "", record["provider"] or "")
+            self.offers[key].append((item.observed_at, record))
+
+    @classmethod
+    def load(cls, conn: Connection, source_id: int) -> PolicyTimeline:
+        return cls(reads.policy_changes(conn, source_id))
+
+    def mark(self, changes: Iterable[Change], *, before: datetime | None = None,
+             through: datetime | None = None) -> None:
+        """Flag each strengthening in `changes` that undoes the offer's last weakening
+        observed before `before` (or at or before `through`): `restored` is set, and
+        `weakened_at` says when the weakening was observed (in place)."""
+        for change in changes:
+            if not _strengthens(change):
+                continue
+            earlier = [(at, record) for at, record in
+                       self.offers.get((change["model"] or "", change["provider"] or ""), [])
+                       if (before is None or at < before) and (through is None or at <= through)]
+            if earlier and (earlier[-1][1]["old"], earlier[-1][1]["new"]) == (
+                    change["old"], change["new"]):
+                earlier.pop()  # the change itself, when the cut-off includes it
+            if not earlier:
+                continue
+            at, last = earlier[-1]
+            if last.get("weakened") and (last["old"], last["new"]) == (change["new"],
+                                                                       change["old"]):
+                change["restored"] = True
+                change["weakened_at"] = iso(at)
+
+
+def _strengthens(change: Change) -> bool:
+    return (change.get("kind") == "data_policy_changed"
+            and policy_strengthened(change.get("old"), change.get("new")))
+
+
+def mark_restorations(conn: Connection, source_id: int, items: Iterable[Transition]) -> None:
+    """`PolicyTimeline.mark` for the changes of each transition (in place): one query, and
+    only when a transition holds a strengthening."""
+    listed = list(items)
+    if any(_strengthens(c) for t in listed for c in t.changes):
+        timeline = PolicyTimeline.load(conn, source_id)
+        for item in listed:
+            timeline.mark(item.changes, before=item.observed_at)
 
 
 # --- transitions ---
@@ -256,8 +357,46 @@ def transitions(conn: Connection, source: str, source_id: int, window: Window | 
     """
     snaps = snapshots if snapshots is not None else snapshot_map(conn, source_id)
     since, until = _bounds(window)
-    return reads.transitions(conn, source, source_id, snaps, since=since, until=until,
-                             with_changes=with_changes)
+    found = reads.transitions(conn, source, source_id, snaps, since=since, until=until,
+                              with_changes=with_changes)
+    if with_changes:
+        mark_restorations(conn, source_id, found)
+    return found
+
+
+def add_effective(conn: Connection, source_id: int, items: Sequence[Transition],
+                  floors: Sequence[str], blend: Blend = DEFAULT_BLEND, *,
+                  catalogs: dict[int, Catalog] | None = None) -> None:
+    """Append to each transition's changes its `effective_price_changed` records at
+    `floors` (in place; oldest first, as `transitions` returns them).
+
+    One catalog is loaded (the state before the first transition); each next state is that
+    one with the transition's stored records applied (`apply_changes`), and only the models
+    the records touch are priced again. A transition that does not follow the one before, or
+    whose records do not apply, has its states loaded instead.
+    """
+    if not floors or not items:
+        return
+    cache = catalogs if catalogs is not None else {}
+
+    def load(snap: SnapshotInfo) -> Catalog:
+        if snap.id not in cache:
+            cache[snap.id] = reads.load_catalog(conn, source_id, snap)
+        return cache[snap.id]
+
+    current: Catalog | None = None
+    current_id: int | None = None
+    for item in items:
+        if current is None or current_id != item.before.id:
+            current = load(item.before)
+        stored = list(item.changes)
+        try:
+            after = apply_changes(current, stored)
+        except ValueError:
+            after = load(item.after)
+        item.changes.extend(effective_changes(current, after, floors, blend,
+                                              models=touched_models(stored)))
+        current, current_id = after, item.after.id
 
 
 # --- window reports ---
@@ -276,8 +415,17 @@ class SourceReport:
     starts_inside: bool  # no state before `since`: the window starts at its first state
     net: list[Change]
     events: list[Transition]
+    # The floors whose effective_price_changed records `net` and `events` carry (the config's
+    # effective_floors), and the cost impact on a usage file (`report --usage`).
+    effective_floors: tuple[str, ...] = ()
+    impact: CostImpact | None = None
 
     def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.effective_floors:
+            extra["effective_floors"] = list(self.effective_floors)
+        if self.impact is not None:
+            extra["impact"] = self.impact.to_json()
         return {
             "source": self.source,
             "since": iso(self.window.since) if self.window.since else None,
@@ -290,6 +438,7 @@ class SourceReport:
             "from_observed_at": iso(self.start_observed_at) if self.start_observed_at else None,
             "to_observed_at": iso(self.end_observed_at) if self.end_observed_at else None,
             "starts_inside": self.starts_inside,
+            **extra,
         }
 
 
@@ -311,10 +460,13 @@ class WindowReport:
 
 
 def source_report(conn: Connection, name: str, source_id: int, window: Window,
-                  *, catalogs: dict[int, Catalog] | None = None) -> SourceReport:
+                  *, catalogs: dict[int, Catalog] | None = None,
+                  pricing: Pricing | None = None) -> SourceReport:
     """The report of one source over a window (see the module's semantics).
 
     ``catalogs`` caches loaded catalogs by snapshot id across calls (the site's weeks).
+    ``pricing`` adds the effective-price records at its floors (net and timeline) and the
+    cost impact on its usage rows.
     """
     cache = catalogs if catalogs is not None else {}
     snaps = snapshot_map(conn, source_id)
@@ -338,19 +490,36 @@ def source_report(conn: Connection, name: str, source_id: int, window: Window,
             cache[snap.id] = reads.load_catalog(conn, source_id, snap)
         return cache[snap.id]
 
+    floors = pricing.floors if pricing is not None else ()
+    blend = pricing.blend if pricing is not None else DEFAULT_BLEND
     net: list[Change] = []
     if start is not None and end is not None and start.id != end.id:
         net = diff_catalogs(catalog(start), catalog(end))
+        if any(_strengthens(c) for c in net):
+            PolicyTimeline.load(conn, source_id).mark(net, before=window.until)
+        net += effective_changes(catalog(start), catalog(end), floors, blend)
     events = transitions(conn, name, source_id, window, snapshots=snaps)
-    return SourceReport(name, window, start, start_at, end, end_at, starts_inside, net, events)
+    add_effective(conn, source_id, events, floors, blend, catalogs=cache)
+    report = SourceReport(name, window, start, start_at, end, end_at, starts_inside, net,
+                          events, effective_floors=tuple(floors))
+    if pricing is not None and pricing.usage is not None:
+        from tracker.usage import cost_impact
+
+        report.impact = cost_impact(
+            pricing.usage, catalog(start) if start is not None else None,
+            catalog(end) if end is not None else None, floor=pricing.usage_floor,
+            blend=blend, usage_file=pricing.usage_file)
+    return report
 
 
 def window_report(engine: Engine, names: Sequence[str], window: Window,
-                  *, configured: Iterable[str] = ()) -> WindowReport:
-    """Net changes and the timeline of transitions over a window, for each named source."""
+                  *, configured: Iterable[str] = (),
+                  pricing: Pricing | None = None) -> WindowReport:
+    """Net changes and the timeline of transitions over a window, for each named source
+    (with `pricing`: effective prices and the cost impact on a usage file)."""
     with engine.connect() as conn:
         resolved = resolve_sources(conn, names, configured)
-        return WindowReport(window, [source_report(conn, name, sid, window)
+        return WindowReport(window, [source_report(conn, name, sid, window, pricing=pricing)
                                      for name, sid in resolved])
 
 
@@ -373,6 +542,10 @@ class AuditRecord:
     new: str | None
     weakened: bool
     became_unknown: bool
+    strengthened: bool = False
+    # A strengthening that undoes the offer's last weakening, observed at `weakened_at`.
+    restored: bool = False
+    weakened_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -384,6 +557,9 @@ class AuditRecord:
             "new": self.new,
             "weakened": self.weakened,
             "became_unknown": self.became_unknown,
+            "strengthened": self.strengthened,
+            "restored": self.restored,
+            "weakened_at": iso(self.weakened_at) if self.weakened_at else None,
             "source": self.source,
             "previous_catalog_version": self.previous_catalog_version,
             "content_hash": self.content_hash,
@@ -396,11 +572,13 @@ def audit(engine: Engine, names: Sequence[str], window: Window | None = None,
     break ties). ``catalog_version`` is the version the change was first observed in."""
     records: list[AuditRecord] = []
     with engine.connect() as conn:
-        for name, source_id in resolve_sources(conn, names, configured):
+        for name, source_id in resolve_sources(conn, names, configured, missing_ok=True):
             snaps = snapshot_map(conn, source_id)
             since, until = _bounds(window)
+            timeline = PolicyTimeline.load(conn, source_id)
             for change in reads.policy_changes(conn, source_id, since, until):
                 record = change.record
+                timeline.mark([record], before=change.observed_at)
                 after, before = snaps[change.to_snapshot_id], snaps[change.from_snapshot_id]
                 records.append(AuditRecord(
                     observed_at=change.observed_at, source=name,
@@ -410,6 +588,10 @@ def audit(engine: Engine, names: Sequence[str], window: Window | None = None,
                     model=record["model"] or "", provider=record["provider"] or "",
                     old=record["old"], new=record["new"], weakened=bool(record.get("weakened")),
                     became_unknown=policy_became_unknown(record["old"], record["new"]),
+                    strengthened=policy_strengthened(record["old"], record["new"]),
+                    restored=record.get("restored") is True,
+                    weakened_at=(parse_iso(record["weakened_at"])
+                                 if record.get("weakened_at") else None),
                 ))
     records.sort(key=lambda r: (r.observed_at, r.source, r.model, r.provider))
     return records
@@ -523,6 +705,74 @@ def current_policies(engine: Engine, names: Sequence[str], as_of: datetime | Non
     return CurrentPolicies(moment, result)
 
 
+# --- effective prices as of a moment ---
+
+
+@dataclass
+class EffectiveReport:
+    """The effective offer of every model (or of the models asked for) at each floor, in the
+    state of a source observed at or before a moment (`tracker effective`)."""
+
+    source: str
+    as_of: datetime
+    snapshot: SnapshotInfo
+    observed_at: datetime  # when that state was last observed at or before `as_of`
+    floors: tuple[str, ...]
+    blend: Blend
+    offers: list[EffectiveOffer]
+    models: list[str]  # the models asked for (empty: every model)
+    model_count: int  # models in that state
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """What `tracker effective --format json` prints: `{"model", "floor", "provider",
+        "input_price", "output_price", "blended"}` per model and floor, sorted by model, then
+        floor (strongest first); a model without a qualifying offer at a floor is left out."""
+        return [offer.to_json() for offer in self.offers]
+
+    def document(self) -> dict[str, Any]:
+        """The rows with their context: the state they were read from, the floors and the
+        blend weights (what the text rendering shows)."""
+        return {
+            "source": self.source,
+            "as_of": iso(self.as_of),
+            "snapshot": self.snapshot.to_json(),
+            "observed_at": iso(self.observed_at),
+            "floors": list(self.floors),
+            "blend": [decimal_to_json(w) for w in self.blend],
+            "models": self.models,
+            "model_count": self.model_count,
+            "offers": self.to_json(),
+        }
+
+
+def effective_prices(engine: Engine, source: str, *, at: datetime | None = None,
+                     models: Sequence[str] = (), floors: Sequence[str] = FLOORS,
+                     blend: Blend = DEFAULT_BLEND,
+                     configured: Iterable[str] = ()) -> EffectiveReport:
+    """The effective offers of one source's state observed at or before `at` (default: now).
+    A model asked for that is not in that state is a `NotFoundError` naming the closest."""
+    moment = at or datetime.now(UTC)
+    with engine.connect() as conn:
+        ((name, source_id),) = resolve_sources(conn, [source], configured)
+        state = reads.state_at(conn, source_id, moment, inclusive=True)
+        if state is None:
+            raise NotFoundError(f"source {name!r} has no snapshot observed at or before "
+                                f"{iso(moment)}")
+        snap, observed_at = state
+        catalog = reads.load_catalog(conn, source_id, snap)
+    wanted = list(dict.fromkeys(models))
+    for model in wanted:
+        if model not in catalog.models:
+            suggestions = closest(model, sorted(catalog.models))
+            hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else ""
+            raise NotFoundError(f"model {model!r} is not in the catalog of source {name!r} "
+                                f"as of {iso(moment)} ({snap.label}){hint}")
+    order = tuple(f for f in FLOORS if f in set(floors))
+    offers = effective_offers(catalog, order, blend, wanted or None)
+    return EffectiveReport(name, moment, snap, observed_at, order, blend, offers, wanted,
+                           len(catalog))
+
+
 # --- histories: validity intervals as time intervals ---
 
 
@@ -584,6 +834,20 @@ class ModelHistory:
     states: list[ModelSpan]
     providers: dict[str, list[OfferSpan]]
     provider_filter: str | None = None
+    # The effective offer over time per floor (`price_effective`), over every provider.
+    effective: dict[str, list[EffectiveSpan]] = field(default_factory=dict)
+
+    def price_effective(self, floors: Sequence[str], blend: Blend = DEFAULT_BLEND) -> None:
+        """Fill `effective`: the model's effective offer at each floor over time, from its
+        providers' intervals (call it before filtering the providers)."""
+        intervals = [(span.start, span.end, name, span.input_price, span.output_price,
+                      span.data_policy)
+                     for name, spans in self.providers.items() for span in spans]
+        self.effective = {
+            floor: [EffectiveSpan(a, b, offer)
+                    for a, b, offer in effective_timeline(self.model, intervals, floor, blend)]
+            for floor in FLOORS if floor in set(floors)
+        }
 
     @property
     def current(self) -> bool:
@@ -616,7 +880,24 @@ class ModelHistory:
                 {"provider": name, "intervals": [span.to_json() for span in spans]}
                 for name, spans in sorted(self.providers.items())
             ],
+            **({"effective": [
+                {"floor": floor, "intervals": [span.to_json() for span in spans]}
+                for floor, spans in self.effective.items()
+            ]} if self.effective else {}),
         }
+
+
+@dataclass(frozen=True)
+class EffectiveSpan:
+    """The effective offer of a model at a floor, and when it held: ``[start, end)``."""
+
+    start: datetime
+    end: datetime | None
+    offer: EffectiveOffer
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": iso(self.start), "to": iso(self.end) if self.end else None,
+                **self.offer.offer_json()}
 
 
 class StateIndex:
@@ -731,8 +1012,11 @@ def closest(name: str, candidates: Sequence[str], limit: int = 5) -> list[str]:
 
 
 def model_history(engine: Engine, source: str, model: str, provider: str | None = None,
-                  *, configured: Iterable[str] = ()) -> ModelHistory:
-    """One model's history in one source; an unknown model or provider suggests the closest."""
+                  *, configured: Iterable[str] = (), floors: Sequence[str] = (),
+                  blend: Blend = DEFAULT_BLEND) -> ModelHistory:
+    """One model's history in one source; an unknown model or provider suggests the closest.
+    `floors`: also its effective offer at those floors over time (over every provider, even
+    with `provider` given)."""
     with engine.connect() as conn:
         ((name, source_id),) = resolve_sources(conn, [source], configured)
         found = histories(conn, name, source_id, models=[model])
@@ -741,6 +1025,7 @@ def model_history(engine: Engine, source: str, model: str, provider: str | None 
             hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else ""
             raise NotFoundError(f"unknown model {model!r} in source {name!r}{hint}")
         history = found[model]
+        history.price_effective(floors, blend)
         if provider is not None:
             if provider not in history.providers:
                 offered = sorted(history.providers)

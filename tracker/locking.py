@@ -37,7 +37,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tracker.errors import LockBusyError
+from tracker.errors import LockBusyError, StorageError
 from tracker.store import reads, writes
 
 log = logging.getLogger(__name__)
@@ -112,14 +112,17 @@ def _file_lock(path: Path, source: str, timeout: float,
                cancel: threading.Event | None) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path), mode=0o600)
 
     def try_once() -> bool:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=0)
         except Timeout:
             return False
+        except OSError as exc:  # a read-only or full file system: a fault of the storage
+            raise StorageError(f"cannot create the run lock file {path}: "
+                               f"{exc.strerror or exc}") from None
         return True
 
     _acquire(try_once, source, timeout, f"lock file {path}", cancel)

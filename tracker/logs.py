@@ -1,26 +1,115 @@
-"""Logging to stderr: human-readable or JSON lines, with secrets scrubbed from every record."""
+r"""Logging to stderr: human-readable or JSON lines, with secrets scrubbed from every record
+and remote text made visible (no terminal escape or bidi control reaches the terminal).
+
+>>> scrubber("ak_live_5ecret")("sent 'ak_live_5ecret' as \\u0061k_live_5ecret")
+"sent '***' as ***"
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 _SECRETS: set[str] = set()
 
 
 def register_secret(secret: str | None) -> None:
-    """Make sure `secret` never appears in a log line, whatever code logs it."""
+    """Make sure `secret` never appears in a log line, whatever code logs it, in any of its
+    written forms (`secret_forms`, and any mix of JSON escapes)."""
     if secret and len(secret) >= 4:
         _SECRETS.add(secret)
 
 
+def secret_forms(secret: str) -> set[str]:
+    r"""The ways text can hold `secret`: as it is, as `repr()` and JSON escape it (with `/`
+    written `\/` too, as PHP does), every character `\u`-escaped, and percent-encoded.
+
+    >>> sorted(secret_forms("ak/1"))
+    ['\\u0061\\u006b\\u002f\\u0031', 'ak%2F1', 'ak/1', 'ak\\/1']
+    """
+    as_json = json.dumps(secret)[1:-1]
+    forms = {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "replace"))[2:-1],
+             as_json, as_json.replace("/", "\\/"), json.dumps(secret, ensure_ascii=False)[1:-1],
+             "".join(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else ch for ch in secret),
+             quote(secret, safe=""), quote_plus(secret, safe="")}
+    return {form for form in forms if len(form) >= 4}
+
+
+def _escaped_pattern(secret: str) -> re.Pattern[str]:
+    r"""`secret` with each character as it is or in any JSON escape of it (`\u0061`, either
+    case of hex digit; `\/`; `\"`, `\\`), in any mix: how a server that escapes its JSON
+    can echo it."""
+    parts = []
+    for ch in secret:
+        hexes = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{ord(ch):04x}")
+        alternatives = [re.escape(ch), rf"\\u{hexes}"]
+        if ch in '/"\\':
+            alternatives.append(re.escape("\\" + ch))
+        parts.append(f"(?:{'|'.join(alternatives)})")
+    return re.compile("".join(parts))
+
+
+# The registered secrets' forms (longest first) and escape patterns, for that set of them.
+_COMPILED: tuple[frozenset[str], list[str], list[re.Pattern[str]]] = (frozenset(), [], [])
+
+
 def scrub(text: str) -> str:
-    for secret in _SECRETS:
-        text = text.replace(secret, "***")
+    """`text` with every registered secret, in any of its forms, replaced by `***`."""
+    global _COMPILED
+    if not _SECRETS:
+        return text
+    if _COMPILED[0] != _SECRETS:
+        secrets = frozenset(_SECRETS)
+        _COMPILED = (secrets,
+                     sorted({f for s in secrets for f in secret_forms(s)}, key=len,
+                            reverse=True),
+                     [_escaped_pattern(s) for s in secrets])
+    _, forms, patterns = _COMPILED
+    for form in forms:
+        text = text.replace(form, "***")
+    if "\\" in text:
+        for pattern in patterns:
+            text = pattern.sub("***", text)
     return text
+
+
+def scrubber(secret: str | None) -> Callable[[str], str]:
+    """A `scrub` for one secret only (the HTTP client's, for the key it sends)."""
+    if not secret:
+        return lambda text: text
+    forms = sorted(secret_forms(secret), key=len, reverse=True)
+    escaped = _escaped_pattern(secret)
+
+    def scrub_one(text: str) -> str:
+        for form in forms:
+            text = text.replace(form, "***")
+        return escaped.sub("***", text) if "\\" in text else text
+
+    return scrub_one
+
+
+def redact_body(body: bytes, secret: str) -> tuple[bytes, int]:
+    r"""A response body with `secret` replaced by `***` wherever it is written, and how many
+    places held it: raw, or inside a JSON string however the server escaped it (`\\/` for
+    `/`, `\\u0061` for `a`), so that the decoded strings (snapshots.extra, changes, every
+    report) never hold it. Only those places change; the rest stays byte for byte.
+
+    >>> redact_body(rb'{"echo": "\u0061k\/5ecret", "k": "ak/5ecret"}', "ak/5ecret")
+    (b'{"echo": "***", "k": "***"}', 2)
+    """
+    raw = secret.encode()
+    found = body.count(raw)
+    body = body.replace(raw, b"***")
+    if b"\\" not in body:  # no escape at all: nothing else can spell it
+        return body, found
+    pattern = re.compile(_escaped_pattern(secret).pattern.encode())
+    body, escaped = pattern.subn(b"***", body)
+    return body, found + escaped
 
 
 # SQLAlchemy dialects (the scheme before any `+driver`): such a URL is a database URL.
@@ -64,17 +153,21 @@ def redact_url(url: str, *, database: bool | None = None) -> str:
 
 class _ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS:
-            record.msg = scrub(record.getMessage())
-            record.args = None
+        from tracker.reports.format import plain_text
+
+        # One line, whatever a remote string in it holds: escapes and bidi controls visible.
+        record.msg = plain_text(scrub(record.getMessage()))
+        record.args = None
         return True
 
 
 class _TextFormatter(logging.Formatter):
-    """Lines for people; tracebacks (-v) are scrubbed too."""
+    """Lines for people; tracebacks (-v) are scrubbed and made visible too."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record))
+        from tracker.reports.format import plain_text
+
+        return "\n".join(plain_text(line) for line in scrub(super().format(record)).split("\n"))
 
 
 # Fields of a run's log line (tracker.runner) that JSON lines carry as keys of their own.

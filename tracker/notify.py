@@ -4,8 +4,10 @@ After each run of a source, every `[[notify]]` rule that covers the source is as
 there is news for it:
 
 - **changes**: the transitions fetched since the rule's target was last told, filtered by the
-  rule (kinds, smallest price move, weakened policies only, model and provider globs), as one
-  short Markdown message with the changelog path;
+  rule (kinds, smallest price move, direction, weakened policies only, model and provider
+  globs, smallest monthly cost impact on the usage file), as one short Markdown message with
+  the changelog path; with effective floors (the rule's `effective_floors`, else the config
+  file's), each transition also carries its `effective_price_changed` records;
 - **failure alerts** (`on_failure = N`, `--notify-on-failure N`): when the source's last N
   runs failed in a row, once per streak, and a recovery message when it fetches again.
 
@@ -38,20 +40,27 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine
 
 from tracker.config import NotifyRule
 from tracker.diff import Change
-from tracker.errors import ConfigError
+from tracker.effective import DEFAULT_BLEND, EFFECTIVE_KIND, Blend
+from tracker.errors import ConfigError, TrackerError
 from tracker.logs import redact_url, register_secret, scrub
 from tracker.reports.phrases import count_text, markdown_line
 from tracker.store import reads, writes
 from tracker.store.reads import Transition
+
+if TYPE_CHECKING:
+    from tracker.catalog import Catalog
+    from tracker.config import Settings
+    from tracker.usage import UsageRow
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +124,44 @@ def change_providers(change: Change) -> list[str]:
     return []
 
 
-def matches(rule: NotifyRule, change: Change) -> bool:
-    """Whether a change record passes every filter of the rule."""
+def direction(change: Change) -> str | None:
+    """`up` or `down` for a price move (an effective price that lost its last qualifying
+    offer is `up`, one that gained an offer `down`); None for any other record."""
+    kind = change["kind"]
+    old, new = change.get("old"), change.get("new")
+    if kind == EFFECTIVE_KIND:
+        if old is None or new is None:
+            return "up" if new is None else "down"
+        old, new = old.get("blended"), new.get("blended")
+    elif kind != "price_changed":
+        return None
+    if not isinstance(old, int | float) or not isinstance(new, int | float) or old == new:
+        return None
+    return "up" if new > old else "down"
+
+
+# (change) -> (whether it concerns the usage, its monthly cost impact in USD or None).
+Impact = Callable[[Change], tuple[bool, Decimal | None]]
+
+
+def matches(rule: NotifyRule, change: Change, impact: Impact | None = None) -> bool:
+    """Whether a change record passes every filter of the rule. `impact` prices a record on
+    the usage file, for `min_monthly_impact_usd` (without it, that filter is not applied)."""
     kind = change["kind"]
     if rule.kinds is not None and kind not in rule.kinds:
         return False
-    if kind == "price_changed" and rule.min_price_change_pct is not None:
+    if kind in ("price_changed", EFFECTIVE_KIND) and rule.min_price_change_pct is not None:
         pct = change.get("change_pct")
         # A price that was 0 has no percentage: any new charge passes.
         if pct is not None and abs(float(pct)) < rule.min_price_change_pct:
+            return False
+    if rule.direction is not None and direction(change) not in (None, rule.direction):
+        return False
+    if rule.min_monthly_impact_usd is not None and impact is not None:
+        concerned, amount = impact(change)
+        # A change the usage does not depend on is left out; one that cannot be priced (a
+        # model or offer the usage needs came or went) always counts.
+        if not concerned or (amount is not None and abs(amount) < rule.min_monthly_impact_usd):
             return False
     if (kind == "data_policy_changed" and rule.only_weakened_policies
             and not (change.get("weakened") or change.get("became_unknown"))):
@@ -150,6 +188,9 @@ def _priority(change: Change) -> tuple[int, float]:
     if kind == "price_changed":
         pct = change.get("change_pct")
         return (2, -abs(float(pct)) if pct is not None else float("-inf"))
+    if kind == EFFECTIVE_KIND:  # what a team at that floor pays: with the weakenings
+        pct = change.get("change_pct")
+        return (1, -abs(float(pct)) if pct is not None else float("-inf"))
     order = ("model_removed", "provider_removed", "data_policy_changed", "model_added",
              "provider_added", "context_window_changed", "endpoints_changed")
     return (3 + order.index(kind), 0.0) if kind in order else (3 + len(order), 0.0)
@@ -189,7 +230,7 @@ def changes_message(
         )
         ordered = sorted(chosen, key=_priority)
         for change in ordered[:max(budget, 0)]:
-            lines.append(f"- {markdown_line(change)}")
+            lines.append(f"- {markdown_line(change, transition.changes)}")
         if len(ordered) > max(budget, 0):
             lines.append(f"- …and {len(ordered) - max(budget, 0)} more")
         budget -= len(ordered)
@@ -283,12 +324,20 @@ class Notifier:
         reports_dir: Path | None = None,
         send: Sender = apprise_send,
         environ: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.engine = engine
         self.rules = list(rules)
         self.reports_dir = reports_dir
         self.send = send
         self.environ = environ
+        # Effective prices and the usage file (`settings`: the config's; None: neither).
+        self.effective_floors: tuple[str, ...] = settings.effective_floors if settings else ()
+        self.blend: Blend = settings.blend if settings else DEFAULT_BLEND
+        self.usage_file = settings.usage_file if settings else None
+        self.usage_floor = settings.usage_floor if settings else "any"
+        self._usage: list[UsageRow] | None = None
+        self._catalogs: dict[int, Catalog] = {}
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -323,6 +372,7 @@ class Notifier:
                 source_id = reads.source_id(conn, source)
             if source_id is None:
                 return
+            self._catalogs = {}  # the states loaded for effective prices, shared by the targets
             for target in targets:
                 self._notify_target(target, source, source_id, observation_id)
         except Exception:
@@ -331,16 +381,23 @@ class Notifier:
 
     def _notify_target(self, target: Target, source: str, source_id: int,
                        observation_id: int | None) -> None:
+        rule = target.rule
+        floors = self.rule_floors(rule)
         with self.engine.begin() as conn:
             state = _state(conn, target, source_id, observation_id)
             pending = reads.transitions_after(conn, source, source_id, state.delivered_through,
                                               origin=NOTIFIED_ORIGIN, limit=MAX_PENDING)
             streak = _failure_streak(conn, source_id) if target.rule.on_failure else None
-        rule = target.rule
+            if pending and floors:
+                from tracker.history import add_effective
+
+                add_effective(conn, source_id, pending, floors, self.blend,
+                              catalogs=self._catalogs)
 
         if pending:
             through = pending[-1].observation_id
-            items = [(t, [c for c in t.changes if matches(rule, c)]) for t in pending]
+            impact = self._impact() if rule.min_monthly_impact_usd is not None else None
+            items = [(t, [c for c in t.changes if matches(rule, c, impact)]) for t in pending]
             items = [(t, chosen) for t, chosen in items if chosen]
             if items:
                 message = changes_message(source, items, reports_dir=self.reports_dir)
@@ -366,6 +423,28 @@ class Notifier:
               and self._deliver(target, source_id, recovery_message(source, streak.latest))):
             log.info("notify %s: sent a recovery notice for source %s", target.label, source)
             self._set_failure_alert(target, source_id, None)
+
+    def rule_floors(self, rule: NotifyRule) -> tuple[str, ...]:
+        """The floors whose effective_price_changed records a rule gets: its own
+        `effective_floors`, else the config file's."""
+        return rule.effective_floors if rule.effective_floors is not None \
+            else self.effective_floors
+
+    def _impact(self) -> Impact | None:
+        """Prices a change record on the usage file; None (the filter is not applied, and
+        the error logged) when the file cannot be read."""
+        from tracker.usage import read_usage, record_impact
+
+        if self.usage_file is None:
+            return None
+        if self._usage is None:
+            try:
+                self._usage = read_usage(self.usage_file)
+            except TrackerError as exc:
+                log.error("%s; min_monthly_impact_usd is not applied", exc)
+                return None
+        rows, floor = self._usage, self.usage_floor
+        return lambda change: record_impact(change, rows, floor=floor)
 
     def _deliver(self, target: Target, source_id: int, message: Message) -> bool:
         now = datetime.now(UTC)

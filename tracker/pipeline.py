@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +36,23 @@ from sqlalchemy import Connection, Engine
 
 from tracker.catalog import Catalog
 from tracker.client import ClientOptions, fetch_catalog
-from tracker.config import SourceConfig
+from tracker.config import SourceConfig, missing_key_error
 from tracker.diff import Change, diff_catalogs
+from tracker.effective import DEFAULT_BLEND, Blend
 from tracker.errors import (
-    ConfigError,
+    ChangelogWriteError,
     PayloadError,
     RemoteError,
     SuspiciousCatalogError,
     TrackerError,
     UsageError,
 )
+from tracker.logs import redact_body
 from tracker.publish import write_changelog
 from tracker.sources import adapter_for
 from tracker.store import rawbody, reads, writes
 from tracker.store.reads import SnapshotInfo
-from tracker.timeutil import iso, now
+from tracker.timeutil import CLOCK_SKEW, format_age, iso, now
 from tracker.vocabulary import TRANSITION_OUTCOMES, Outcome
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,10 @@ class RunResult:
     changes: list[Change] = field(default_factory=list)
     changelogs: list[Path] = field(default_factory=list)
     error: str | None = None
+    # The catalog_version served already labelled another content (a new state, or a
+    # return to an earlier one, under a reused version); the version served.
+    version_reused: bool = False
+    served_version: str | None = None
 
     @property
     def is_transition(self) -> bool:
@@ -81,6 +89,8 @@ class RunResult:
             "from": self.previous.to_json() if self.previous else None,
             "to": self.snapshot.to_json() if self.snapshot else None,
             "changes": self.changes,
+            "version_reused": self.version_reused,
+            "served_version": self.served_version,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -126,10 +136,15 @@ class Pipeline:
         reports_dir: Path | None = None,
         client_options: ClientOptions | None = None,
         accept_shrink: bool = False,
+        effective_floors: Sequence[str] = (),
+        blend: Blend = DEFAULT_BLEND,
     ) -> None:
         self.engine = engine
         self.source = source
         self.reports_dir = reports_dir
+        # Changelogs also carry the effective_price_changed records at these floors.
+        self.effective_floors = tuple(effective_floors)
+        self.blend = blend
         self.client_options = client_options or ClientOptions()
         # A catalog that loses more than this share of the current models is held, unless
         # accepted for this run or served `accept_shrink_after` times in a row.
@@ -156,10 +171,8 @@ class Pipeline:
         """
         key = api_key if api_key is not None else self.source.resolve_api_key()
         if not key and self.adapter.needs_key:
-            raise ConfigError(
-                f"no API key for source {self.source.name!r}: set {self.source.api_key_env} "
-                f"or {self.source.api_key_env}_FILE"
-            )
+            raise missing_key_error(self.source)
+        clock = observed_at is None  # the clock's reading, not a time the caller vouches for
         observed_at = observed_at or now()
         started = time.monotonic()
         try:
@@ -169,19 +182,22 @@ class Pipeline:
             )
         except RemoteError as exc:
             self.record_failure(exc, observed_at=observed_at, http_status=exc.status,
-                                origin="fetch", started=started)
+                                origin="fetch", started=started, clock=clock)
             raise
         body = fetched.body
-        if key and key.encode() in body:
-            # A server that echoes the key must not get it into the database or the reports.
-            log.warning("the response contained the API key; it is stored redacted")
-            body = body.replace(key.encode(), b"***")
+        if key:
+            # A server that echoes the key, raw or JSON-escaped (`\/`, `\u0061`), must not get
+            # it into the database or the reports: every decoded string is redacted too.
+            body, echoed = redact_body(body, key)
+            if echoed:
+                log.warning("the response contained the API key; it is stored redacted")
         return self.ingest(
             body,
             observed_at=observed_at,
             http_status=fetched.status,
             origin="fetch",
             started=started,
+            clock=clock,
         )
 
     def ingest(
@@ -193,10 +209,26 @@ class Pipeline:
         origin: str = "ingest",
         started: float | None = None,
         write_changelogs: bool = True,
+        clock: bool | None = None,
     ) -> RunResult:
-        """Validate a raw `/v1/models` body and store it as an observation (and snapshot)."""
+        """Validate a raw `/v1/models` body and store it as an observation (and snapshot).
+
+        `observed_at` defaults to now. A time given is vouched for by the caller: one later
+        than now plus `CLOCK_SKEW` is refused, and so is one before the source's newest
+        observation. The clock's own reading (`clock`, the default without `observed_at`)
+        is always recorded: when the clock went backwards, at the newest time plus a
+        microsecond, with a warning.
+
+        Changelogs of a transition are owed to the reports directory in the same transaction
+        (the `changelogs` table), then written with any the directory is still owed; a
+        failure to write them raises `ChangelogWriteError` (the state stays stored).
+        """
+        clock = observed_at is None if clock is None else clock
         observed_at = observed_at or now()
+        if not clock:
+            _refuse_future(observed_at)
         started = started if started is not None else time.monotonic()
+        owe = self._changelog_directory() if write_changelogs else None
         raw_sha256 = hashlib.sha256(body).hexdigest()
         if self._is_current_body(raw_sha256):
             # The exact bytes of the current snapshot, already validated once: no parse needed.
@@ -204,29 +236,28 @@ class Pipeline:
                 self._lock(conn)
                 same = self._record_same_bytes(conn, raw_sha256, observed_at=observed_at,
                                                http_status=http_status, origin=origin,
-                                               started=started)
+                                               started=started, clock=clock)
             if same is not None:
-                return same
+                return self._deliver_changelogs(same, owe)
         try:
             catalog = self.adapter.parse(body, self._last_parsed)
         except PayloadError as exc:
             self.record_failure(exc, observed_at=observed_at, http_status=http_status,
-                                origin=origin, started=started, body=body)
+                                origin=origin, started=started, body=body, clock=clock)
             raise
         self._last_parsed = catalog
         content_hash = catalog.content_hash
         with self.engine.begin() as conn:
             self._lock(conn)
             result = self._store(conn, catalog, content_hash, body, observed_at=observed_at,
-                                 http_status=http_status, origin=origin, started=started)
+                                 http_status=http_status, origin=origin, started=started,
+                                 clock=clock, owe=owe)
         if result.outcome == Outcome.SUSPICIOUS:
             raise SuspiciousCatalogError(result.error or "catalog held as suspicious",
                                          observation_id=result.observation_id)
         if result.snapshot is not None and result.outcome == Outcome.NEW:
             self._cache.put(result.snapshot.id, catalog, body)
-        if result.is_transition and write_changelogs and self.reports_dir is not None:
-            result.changelogs = write_changelog(self.reports_dir, result)
-        return result
+        return self._deliver_changelogs(result, owe)
 
     def record_failure(
         self,
@@ -237,17 +268,22 @@ class Pipeline:
         origin: str,
         started: float | None = None,
         body: bytes | None = None,
+        clock: bool = False,
     ) -> int:
-        """Store a failed or rejected poll as an observation (no snapshot)."""
+        """Store a failed or rejected poll as an observation (no snapshot); `clock` as in
+        `ingest` (a clock that went backwards records at the newest time plus epsilon)."""
         outcome = (Outcome.REJECTED if isinstance(error, PayloadError) else Outcome.FAILED).value
         stored_body = None
         if body is not None:
             stored_body = rawbody.compress(body)[:MAX_REJECTED_BODY]
         with self.engine.begin() as conn:
             self._lock(conn)
+            source = self._ensure_source(conn, observed_at)
+            if clock:
+                observed_at = self._on_the_clock(conn, source, observed_at)
             observation_id = writes.record_observation(
                 conn,
-                source_id=self._ensure_source(conn, observed_at),
+                source_id=source,
                 observed_at=observed_at,
                 outcome=outcome,
                 http_status=http_status,
@@ -259,7 +295,79 @@ class Pipeline:
         log.info("source %s: %s: %s", self.source.name, outcome, error)
         return observation_id
 
+    # --- changelogs: owed in the transaction, written after it ---
+
+    def _changelog_directory(self) -> str | None:
+        """The reports directory as the `changelogs` table keys it (an absolute path)."""
+        if self.reports_dir is None:
+            return None
+        return os.path.abspath(self.reports_dir.expanduser())
+
+    def _deliver_changelogs(self, result: RunResult, directory: str | None) -> RunResult:
+        """Write every changelog this source still owes `directory` (this run's transition
+        and any an earlier run failed to write), oldest first; `result.changelogs` lists
+        the files written. Raises `ChangelogWriteError` (carrying `result`) on the first
+        that cannot be written; it and the later ones stay owed to the next run."""
+        if directory is None or self.reports_dir is None:
+            return result
+        with self.engine.connect() as conn:
+            source = reads.source_id(conn, self.source.name)
+            pending = reads.pending_changelogs(conn, source, directory) if source else []
+            owed = {t.observation_id: t for t in reads.transitions_of(
+                conn, self.source.name, source, [row.observation_id for row in pending])
+            } if source else {}
+            if owed and source is not None and self.effective_floors:
+                from tracker.history import add_effective
+
+                known = {sid: item[0] for sid in {t.before.id for t in owed.values()}
+                         if (item := self._cache.get(sid)) is not None}
+                add_effective(conn, source, sorted(owed.values(),
+                                                   key=lambda t: t.observation_id),
+                              self.effective_floors, self.blend, catalogs=known)
+        for row in pending:
+            transition = owed.get(row.observation_id)
+            moment = now()
+            if transition is None:  # not a transition (cannot happen): nothing to write
+                with self.engine.begin() as conn:
+                    writes.changelog_written(conn, row.id, moment)
+                continue
+            try:
+                paths = write_changelog(self.reports_dir, transition)
+            except OSError as exc:
+                reason = _os_error_text(exc)
+                with self.engine.begin() as conn:
+                    writes.changelog_failed(conn, row.id, moment, reason)
+                left = len(pending) - pending.index(row)
+                stored = (f"snapshot {result.snapshot.label} is stored"
+                          if result.snapshot is not None else "the catalog is stored")
+                raise ChangelogWriteError(
+                    f"source {self.source.name}: {stored}, but the changelog of "
+                    f"{transition.before.label} -> {transition.after.label} "
+                    f"({iso(transition.observed_at)}) could not be written to {directory}: "
+                    f"{reason}; {left} changelog{'s' if left != 1 else ''} owed, written by "
+                    "the next run", result=result) from None
+            with self.engine.begin() as conn:
+                writes.changelog_written(conn, row.id, moment)
+            if transition.observation_id != result.observation_id:
+                log.warning("source %s: wrote the changelog an earlier run owed: %s",
+                            self.source.name, ", ".join(p.name for p in paths))
+            result.changelogs.extend(paths)
+        return result
+
     # --- internals ---
+
+    def _on_the_clock(self, conn: Connection, source: int, observed_at: datetime) -> datetime:
+        """The time to record a clock reading at: the reading, or just after the source's
+        newest observation when the clock reads earlier (it went backwards, or an earlier
+        observation was dated ahead): what was seen is recorded, in order."""
+        newest = reads.latest_observation_time(conn, source)
+        if newest is None or observed_at >= newest:
+            return observed_at
+        adjusted = newest + CLOCK_EPSILON
+        log.warning(
+            "source %s: the clock reads %s, before the newest observation (%s): recording this "
+            "one at %s", self.source.name, iso(observed_at), iso(newest), iso(adjusted))
+        return adjusted
 
     def _is_current_body(self, raw_sha256: str) -> bool:
         with self.engine.connect() as conn:
@@ -276,14 +384,17 @@ class Pipeline:
         http_status: int | None,
         origin: str,
         started: float,
+        clock: bool,
     ) -> RunResult | None:
         """Record an unchanged observation of the current snapshot's exact bytes; None when
         the state moved on meanwhile or the time is out of order (the full path decides)."""
         source = self._ensure_source(conn, observed_at)
         state = reads.state_at(conn, source)
-        newest = reads.latest_observation_time(conn, source)
         if state is None or state[0].raw_sha256 != raw_sha256:
             return None
+        if clock:
+            observed_at = self._on_the_clock(conn, source, observed_at)
+        newest = reads.latest_observation_time(conn, source)
         if newest is not None and observed_at < newest:
             return None
         current = state[0]
@@ -295,7 +406,8 @@ class Pipeline:
             snapshot_id=current.id,
         )
         return RunResult(self.source.name, Outcome.UNCHANGED.value, observed_at, observation_id,
-                         snapshot=current, previous=current)
+                         snapshot=current, previous=current,
+                         served_version=current.catalog_version)
 
     def _store(
         self,
@@ -308,8 +420,12 @@ class Pipeline:
         http_status: int | None,
         origin: str,
         started: float,
+        clock: bool,
+        owe: str | None,
     ) -> RunResult:
         source = self._ensure_source(conn, observed_at)
+        if clock:
+            observed_at = self._on_the_clock(conn, source, observed_at)
         newest = reads.latest_observation_time(conn, source)
         if newest is not None and observed_at < newest:
             raise UsageError(
@@ -317,10 +433,13 @@ class Pipeline:
                 f"{self.source.name!r} already has an observation at {iso(newest)}; "
                 "ingest versions oldest first"
             )
-        identity = catalog.catalog_version or content_hash
+        # A state is its content: the same content is the same snapshot whatever version it
+        # is served under, and the same version with other content is another state.
         state = reads.state_at(conn, source)
         current = state[0] if state else None
-        existing = reads.snapshot_by_identity(conn, source, identity)
+        version = catalog.catalog_version
+        reused = version is not None and reads.version_labels_other_content(
+            conn, source, version, content_hash)
 
         observation = {
             "source_id": source,
@@ -331,19 +450,14 @@ class Pipeline:
             "duration_ms": _elapsed_ms(started),
             "origin": origin,
         }
-        if existing is not None and current is not None and existing.id == current.id:
-            if existing.content_hash != content_hash:
-                log.warning(
-                    "catalog_version %s was served again with different content; the first "
-                    "content seen under this version is kept",
-                    existing.catalog_version,
-                )
-            writes.touch_snapshot(conn, existing.id, observed_at)
+        if current is not None and current.content_hash == content_hash:
+            writes.touch_snapshot(conn, current.id, observed_at)
             observation_id = writes.record_observation(
-                conn, **observation, outcome=Outcome.UNCHANGED.value, snapshot_id=existing.id
+                conn, **observation, outcome=Outcome.UNCHANGED.value, snapshot_id=current.id
             )
             return RunResult(self.source.name, Outcome.UNCHANGED.value, observed_at, observation_id,
-                             snapshot=existing, previous=current)
+                             snapshot=current, previous=current, served_version=version)
+        existing = reads.snapshot_by_identity(conn, source, content_hash)
 
         held = self._hold_reason(conn, source, catalog, content_hash, current)
         if held is not None:
@@ -370,7 +484,7 @@ class Pipeline:
                 base = (base_id, base_catalog, base_raw)
             snapshot_id = writes.insert_snapshot(
                 conn, source=source, catalog=catalog, content_hash=content_hash, raw=body,
-                observed_at=observed_at, base=base,
+                observed_at=observed_at, base=base, version_reused=reused,
             )
             target = reads.snapshot_by_id(conn, source, snapshot_id)
             new_catalog = catalog
@@ -378,17 +492,25 @@ class Pipeline:
 
         old_catalog = self._catalog(conn, source, current) if current is not None else None
         records = diff_catalogs(old_catalog, new_catalog)
+        if reused:
+            log.warning("source %s: catalog version %s was re-served with different content: "
+                        "recorded as another state", self.source.name, version)
         observation_id = writes.record_observation(
             conn, **observation, outcome=outcome, snapshot_id=target.id,
             previous_snapshot_id=current.id if current is not None else None,
+            version_reused=reused,
         )
         if current is not None:
             writes.record_changes(
                 conn, source=source, observation_id=observation_id, observed_at=observed_at,
                 from_snapshot=current.id, to_snapshot=target.id, records=records,
             )
+            if owe is not None:
+                writes.owe_changelog(conn, source_id=source, observation_id=observation_id,
+                                     directory=owe)
         return RunResult(self.source.name, outcome, observed_at, observation_id,
-                         snapshot=target, previous=current, changes=records)
+                         snapshot=target, previous=current, changes=records,
+                         version_reused=reused, served_version=version)
 
     def _hold_reason(
         self,
@@ -467,6 +589,28 @@ class Pipeline:
         if conn.dialect.name == "postgresql":
             key = zlib.crc32(f"catalog-tracker:{self.source.name}".encode())
             writes.advisory_xact_lock(conn, key)
+
+
+# A clock reading before the newest observation is recorded this much after it.
+CLOCK_EPSILON = timedelta(microseconds=1)
+
+
+def _refuse_future(observed_at: datetime) -> None:
+    """A time given for an observation may not be later than now plus `CLOCK_SKEW`: one
+    dated in the future would make every later fetch look out of order."""
+    moment = now()
+    if observed_at > moment + CLOCK_SKEW:
+        raise UsageError(
+            f"refusing an observation time of {iso(observed_at)}: it is later than now "
+            f"({iso(moment.replace(microsecond=0))}) by more than {format_age(CLOCK_SKEW)}"
+        )
+
+
+def _os_error_text(exc: OSError) -> str:
+    """An OS error as one line: the reason and the file ("No space left on device: x")."""
+    reason = exc.strerror or type(exc).__name__
+    name = exc.filename
+    return f"{reason}: {name}" if name else reason
 
 
 def _elapsed_ms(started: float | None) -> int | None:

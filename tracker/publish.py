@@ -28,7 +28,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from tracker.catalog import Catalog
     from tracker.history import ModelHistory, Transition
-    from tracker.pipeline import RunResult
+    from tracker.usage import Pricing
 
 
 def write_atomically(path: Path, content: str) -> None:
@@ -91,14 +91,14 @@ def changelog_stem(source: str, observed_at: datetime, label: str) -> str:
     return f"changelog-{observed_at:%Y%m%dT%H%M%SZ}-{where}{slug(label, fallback='catalog')}"
 
 
-def write_changelog(reports_dir: Path, result: RunResult) -> list[Path]:
-    """Write `changelog-<time>-<version>.md` and `.html` for a transition; return the paths."""
+def write_changelog(reports_dir: Path, transition: Transition) -> list[Path]:
+    """Write `changelog-<time>-<version>.md` and `.html` for a stored transition; return the
+    paths. The same transition always gives the same files (a retry rewrites them)."""
     from tracker.reports import render
 
     reports_dir.mkdir(parents=True, exist_ok=True)
-    assert result.snapshot is not None
-    stem = changelog_stem(result.source, result.observed_at, result.snapshot.label)
-    diff = {**result.diff_json(), "source": result.source}
+    stem = changelog_stem(transition.source, transition.observed_at, transition.after.label)
+    diff = transition.diff_json()
     paths = []
     for fmt in ("md", "html"):
         path = reports_dir / f"{stem}.{fmt}"
@@ -180,14 +180,18 @@ def _write(path: Path, text: str, result: SiteResult) -> None:
 
 def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
                configured: Iterable[str] = (), site_url: str | None = None,
-               feed_limit: int = 100, now: datetime | None = None) -> SiteResult:
+               feed_limit: int = 100, now: datetime | None = None,
+               pricing: Pricing | None = None) -> SiteResult:
     """Write the whole site for the named sources into ``directory``; return what was written.
+    With ``pricing`` floors, the changelogs, weekly reports and feed carry the effective-price
+    records at those floors, and the model pages their effective lines.
 
     Pages this build no longer produces are removed from the site's own folders (changes/,
     weekly/, models/); nothing else in ``directory`` is touched.
     """
     from tracker import __version__
     from tracker.history import (
+        add_effective,
         audit,
         current_policies,
         histories,
@@ -207,20 +211,28 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
     weekly: list[tuple[str, dict[str, Any]]] = []
     with engine.connect() as conn:
         resolved = resolve_sources(conn, names, configured)
+        floors = pricing.floors if pricing is not None else ()
+        caches: dict[int, dict[int, Catalog]] = {sid: {} for _, sid in resolved}
         for name, source_id in resolved:
             snaps = snapshot_map(conn, source_id)
-            data.append(_SourceData(
-                name, source_id, transitions(conn, name, source_id, snapshots=snaps),
-                histories(conn, name, source_id), source_span(conn, source_id), len(snaps),
-            ))
+            moves = transitions(conn, name, source_id, snapshots=snaps)
+            models = histories(conn, name, source_id)
+            if pricing is not None and floors:
+                add_effective(conn, source_id, moves, floors, pricing.blend,
+                              catalogs=caches[source_id])
+                for history in models.values():
+                    history.price_effective(floors, pricing.blend)
+            data.append(_SourceData(name, source_id, moves, models,
+                                    source_span(conn, source_id), len(snaps)))
         spans = [d.span for d in data if d.span is not None]
         if spans:
             first = min(s[0] for s in spans)
             last = max(s[1] for s in spans)
-            caches: dict[int, dict[int, Catalog]] = {d.source_id: {} for d in data}
+            weekly_pricing = replace(pricing, usage=None) if pricing is not None else None
             for year, week in weeks_between(first, last):
                 window = week_window(year, week)
-                reports = [source_report(conn, name, sid, window, catalogs=caches[sid])
+                reports = [source_report(conn, name, sid, window, catalogs=caches[sid],
+                                         pricing=weekly_pricing)
                            for name, sid in resolved]
                 body: dict[str, Any] = (reports[0].to_json() if len(reports) == 1 else {
                     "since": iso(window.since) if window.since else None,
@@ -338,9 +350,11 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
 
 
 def write_weekly(engine: Engine, names: Sequence[str], reports_dir: Path, year: int, week: int,
-                 *, configured: Iterable[str] = ()) -> list[tuple[Path, bool]]:
+                 *, configured: Iterable[str] = (),
+                 pricing: Pricing | None = None) -> list[tuple[Path, bool]]:
     """Write ISO week ``year``-W``week`` as ``weekly-YYYY-Www.{md,html,json}`` into
     ``reports_dir``; a file whose content would not change is left alone (idempotent).
+    ``pricing``: effective prices and cost impact, as `tracker report` has them.
 
     Returns each path and whether it was (re)written.
     """
@@ -350,7 +364,7 @@ def write_weekly(engine: Engine, names: Sequence[str], reports_dir: Path, year: 
 
     window = week_window(year, week)
     with engine.connect() as conn:
-        reports = [source_report(conn, name, sid, window)
+        reports = [source_report(conn, name, sid, window, pricing=pricing)
                    for name, sid in resolve_sources(conn, names, configured)]
     body = WindowReport(window, reports).to_json()
     import orjson
@@ -375,24 +389,28 @@ def write_weekly(engine: Engine, names: Sequence[str], reports_dir: Path, year: 
 
 def feed_document(engine: Engine, names: Sequence[str], *, since: str | None = None,
                   until: str | None = None, limit: int = 100, site_url: str | None = None,
-                  configured: Iterable[str] = ()) -> str:
-    """The Atom feed of the named sources' transitions in a window, newest first.
+                  configured: Iterable[str] = (), pricing: Pricing | None = None) -> str:
+    """The Atom feed of the named sources' transitions in a window, newest first (with
+    ``pricing`` floors, each entry carries the effective-price records at those floors).
 
     With ``site_url`` (where `tracker site` output is published) each entry links to its
     changelog page there.
     """
     from tracker import __version__
-    from tracker.history import resolve_sources, transitions
+    from tracker.history import add_effective, resolve_sources, transitions
     from tracker.reports import render
     from tracker.windows import parse_window
 
     window = parse_window(since, until)
+    found: list[Transition] = []
     with engine.connect() as conn:
         resolved = resolve_sources(conn, names, configured)
-        everything = sorted(
-            (t for name, sid in resolved for t in transitions(conn, name, sid, window)),
-            key=lambda t: (t.observed_at, t.observation_id), reverse=True,
-        )
+        for name, sid in resolved:
+            moves = transitions(conn, name, sid, window)
+            if pricing is not None and pricing.floors:
+                add_effective(conn, sid, moves, pricing.floors, pricing.blend)
+            found.extend(moves)
+    everything = sorted(found, key=lambda t: (t.observed_at, t.observation_id), reverse=True)
     links: dict[int, str] = {}
     base = site_url.rstrip("/") + "/" if site_url else None
     if base is not None:

@@ -24,21 +24,29 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
+from tracker.client import ClientOptions
 from tracker.config import Settings, SourceConfig
-from tracker.errors import LockBusyError, PayloadError, RemoteError, TrackerError
+from tracker.errors import (
+    ChangelogWriteError,
+    LockBusyError,
+    PayloadError,
+    RemoteError,
+    TrackerError,
+)
 from tracker.logs import register_secret, scrub
 from tracker.pipeline import Pipeline, RunResult
 
 log = logging.getLogger("tracker.run")
 
 # The exit code of a run over several sources is that of its worst source, in this order:
-# unexpected error, configuration, rejected payload, remote failure, lock busy, success.
-SEVERITY = (1, 2, 4, 3, 5, 0)
+# unexpected error, configuration, storage fault, changelogs not written, rejected payload,
+# remote failure, lock busy, success.
+SEVERITY = (1, 2, 7, 8, 4, 3, 5, 0)
 
 
 def worst_code(codes: Sequence[int]) -> int:
@@ -82,12 +90,18 @@ class SourceOutcome:
             return ""
         text = str(self.error) if isinstance(self.error, TrackerError) else (
             f"{type(self.error).__name__}: {self.error}")
-        return " ".join(scrub(text).split())
+        from tracker.reports.format import plain_text
+
+        # One line, whatever the remote put into it: escapes and bidi controls made visible.
+        return plain_text(scrub(text)).strip()
 
     def to_json(self) -> dict[str, Any]:
         """The fetch result (`RunResult.to_json`), or the source, outcome and error."""
-        if self.result is not None:
+        if self.result is not None and self.error is None:
             return self.result.to_json()
+        if self.result is not None:  # stored, but its changelogs could not be written
+            return {**self.result.to_json(), "error": self.message,
+                    "exit_code": self.exit_code}
         return {"source": self.source, "outcome": self.outcome, "error": self.message,
                 "exit_code": self.exit_code}
 
@@ -112,7 +126,7 @@ class Runner:
         engine: Engine,
         sources: Sequence[SourceConfig],
         *,
-        client_options: Any = None,
+        client_options: ClientOptions | None = None,
         lock_timeout: float | None = None,
         notify: bool = True,
         stop: threading.Event | None = None,
@@ -123,9 +137,12 @@ class Runner:
         self.settings = settings
         self.engine = engine
         self.sources = list(sources)
-        self.client_options = client_options
-        self.lock_timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
         self.stop = stop or threading.Event()
+        # A stop request cuts a fetch that is still waiting on the remote short (after the
+        # options' `stop_grace`), so that SIGTERM ends a run within seconds, whatever the
+        # remote does.
+        self.client_options = replace(client_options or ClientOptions(), cancel=self.stop)
+        self.lock_timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
         # `fetch` reports failures itself (one line each), so it logs them at INFO only.
         self.failure_level = failure_level
         # Accept catalogs that would be held as suspicious (empty, too many models gone).
@@ -138,7 +155,7 @@ class Runner:
             from tracker.notify import Notifier
 
             self.notifier = Notifier(engine, settings.notify, reports_dir=settings.reports_dir,
-                                     environ=environ)
+                                     environ=environ, settings=settings)
 
     def run_once(self) -> RunReport:
         report = RunReport()
@@ -161,6 +178,8 @@ class Runner:
                           cancel=self.stop):
                 try:
                     outcome.result = self._fetch(source)
+                except ChangelogWriteError as exc:  # the state is stored all the same
+                    outcome.result, outcome.error = exc.result, exc
                 except Exception as exc:
                     outcome.error = exc
                 if self.notifier is not None and not self._unobserved(outcome.error):
@@ -177,7 +196,9 @@ class Runner:
         if pipeline is None:
             pipeline = Pipeline(self.engine, source, reports_dir=self.settings.reports_dir,
                                 client_options=self.client_options,
-                                accept_shrink=self.accept_shrink)
+                                accept_shrink=self.accept_shrink,
+                                effective_floors=self.settings.effective_floors,
+                                blend=self.settings.blend)
             self._pipelines[source.name] = pipeline
         # Read the key on every run: a key file (systemd credential) may have been rotated.
         key = source.resolve_api_key(self.environ)
@@ -187,7 +208,8 @@ class Runner:
     @staticmethod
     def _unobserved(error: BaseException | None) -> bool:
         """Errors raised before a poll was recorded (no key, bad configuration): no news."""
-        return error is not None and not isinstance(error, RemoteError | PayloadError)
+        return error is not None and not isinstance(
+            error, RemoteError | PayloadError | ChangelogWriteError)
 
 
 def _log_outcome(outcome: SourceOutcome, failure_level: int = logging.WARNING) -> None:
@@ -200,7 +222,7 @@ def _log_outcome(outcome: SourceOutcome, failure_level: int = logging.WARNING) -
         "exit_code": outcome.exit_code,
     }
     took = f"in {outcome.duration:.2f} s"
-    if result is not None:
+    if result is not None and outcome.error is None:
         from tracker.reports.phrases import count_text
         from tracker.reports.terminal import outcome_sentence
 

@@ -4,8 +4,10 @@ APScheduler 3.x in one worker thread: one run at a time (`max_instances=1`; a ti
 while a run is still going is skipped), missed runs coalesced into one, optional random jitter,
 a first run at start-up unless `initial_run` is off. SIGTERM or SIGINT stops the schedule: a
 run in progress finishes (its transaction commits), sources not yet started in that run are
-skipped, and the process exits 0. A second signal exits at once (130); the database is still
-consistent, since every write is one transaction.
+skipped, and the process exits 0. A fetch still waiting on the remote is cut off
+`ClientOptions.stop_grace` (3 s) after the signal and recorded as failed, so a server that
+trickles cannot keep the process alive until systemd's SIGKILL. A second signal exits at
+once (130); the database is still consistent, since every write is one transaction.
 
 A failed run is logged and the schedule goes on. Each source of each run logs one line
 (`tracker.run`); the run lock (see tracker.locking) keeps a scheduler and any cron `fetch` on
@@ -220,7 +222,9 @@ def run_schedule(runner: Runner, schedule: Schedule, *, handle_signals: bool = T
         while not received and not stop.wait(0.2):
             pass
         if received:
-            log.warning("%s: stopping; a run in progress finishes first", received[0])
+            log.warning("%s: stopping; a run in progress finishes first (a fetch still "
+                        "waiting on the remote is cut off after %g s)", received[0],
+                        runner.client_options.stop_grace)
         stop.set()
         scheduler.shutdown(wait=True)  # a run in progress finishes first
     finally:

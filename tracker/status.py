@@ -14,6 +14,11 @@ report unhealthy, and the CLI exits 6, so any monitoring system can alert on it.
 >>> report = collect_status(engine, ["auriko", "openrouter"], max_age=timedelta(hours=2))
 >>> report.healthy, report.problems
 (False, ['openrouter: no successful fetch yet'])
+>>> [(s.name, s.state) for s in collect_status(engine, ["auriko", "openrouter"]).sources]
+[('auriko', 'ok'), ('openrouter', 'never_fetched')]
+
+`state` says what the polls came to whatever the thresholds ("ok" only when the last poll
+succeeded); only the thresholds make a report unhealthy.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlalchemy import Connection, Engine
 
 from tracker.logs import scrub
 from tracker.store import reads
-from tracker.timeutil import format_age, iso
+from tracker.timeutil import CLOCK_SKEW, format_age, iso
 from tracker.vocabulary import snapshot_label
 
 
@@ -37,6 +42,7 @@ class SourceStatus:
     kind: str | None
     checked: bool  # a configured source: its age and failures count toward health
     observations: int = 0
+    snapshots: int = 0
     last_success: dict[str, Any] | None = None
     last_change: dict[str, Any] | None = None
     last_failure: dict[str, Any] | None = None
@@ -44,13 +50,34 @@ class SourceStatus:
     age: timedelta | None = None
     stale: bool = False
     failing: bool = False
+    # Observations dated after the check's time plus CLOCK_SKEW, and the newest time.
+    future_observations: int = 0
+    newest_observed_at: datetime | None = None
+    # Changelogs still owed, per reports directory: {"directory", "pending", "last_error", ...}.
+    changelogs_pending: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        """What the source's polls came to, whatever the thresholds: `ok` (the last poll
+        succeeded), `failing` (the last polls failed, after a success), `never_succeeded`
+        (polls, none successful), `never_fetched` (no poll at all); `stale` and `failing`
+        also when a threshold (--max-age, --max-failures) says so."""
+        if self.stale:
+            return "stale"
+        if self.failing:
+            return "failing"
+        if self.last_success is None:
+            return "never_succeeded" if self.observations else "never_fetched"
+        return "failing" if self.failures_in_a_row else "ok"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.name,
             "kind": self.kind,
+            "state": self.state,
             "checked": self.checked,
             "observations": self.observations,
+            "snapshots": self.snapshots,
             "last_success": self.last_success,
             "age_seconds": int(self.age.total_seconds()) if self.age is not None else None,
             "last_change": self.last_change,
@@ -58,6 +85,10 @@ class SourceStatus:
             "last_failure": self.last_failure,
             "stale": self.stale,
             "failing": self.failing,
+            "future_observations": self.future_observations,
+            "newest_observed_at": (iso(self.newest_observed_at)
+                                   if self.newest_observed_at is not None else None),
+            "changelogs_pending": self.changelogs_pending,
         }
 
 
@@ -81,6 +112,18 @@ class StatusReport:
                                  f"ago (max age {format_age(self.max_age)})")
             if status.failing:
                 found.append(f"{status.name}: {status.failures_in_a_row} failures in a row")
+            if status.checked and status.future_observations:
+                assert status.newest_observed_at is not None
+                many = status.future_observations
+                found.append(
+                    f"{status.name}: {many} observation{'s' if many != 1 else ''} dated in the "
+                    f"future (newest {iso(status.newest_observed_at)}): a clock ran ahead, or "
+                    "an ingest was given a wrong --observed-at")
+            for owed in status.changelogs_pending if status.checked else ():
+                many = owed["pending"]
+                found.append(
+                    f"{status.name}: {many} changelog{'s' if many != 1 else ''} not written to "
+                    f"{owed['directory']} yet ({owed['last_error'] or 'not attempted yet'})")
         return found
 
     @property
@@ -135,6 +178,7 @@ def collect_status(
 
 def _fill(conn: Connection, source_id: int, status: SourceStatus, moment: datetime) -> None:
     status.observations = reads.observation_count(conn, source_id)
+    status.snapshots = reads.snapshot_count(conn, source_id)
     success = reads.last_success(conn, source_id)
     if success is not None:
         status.last_success = {
@@ -153,10 +197,24 @@ def _fill(conn: Connection, source_id: int, status: SourceStatus, moment: dateti
             "from": snapshot_label(change.old_version, change.old_hash),
             "to": snapshot_label(change.new_version, change.new_hash),
             "changes": reads.change_count(conn, change.id),
+            # The catalog_version served already labelled another content.
+            "version_reused": bool(change.version_reused),
+            "served_version": change.served_version,
         }
 
-    status.failures_in_a_row = reads.failures_since(
-        conn, source_id, (success.observed_at, success.id) if success is not None else None)
+    # In insertion order: a success dated in the future does not hide the failures after it.
+    status.failures_in_a_row = reads.failures_since(conn, source_id,
+                                                    reads.last_success_id(conn, source_id))
+    status.newest_observed_at = reads.latest_observation_time(conn, source_id)
+    if status.newest_observed_at is not None and status.newest_observed_at > moment + CLOCK_SKEW:
+        status.future_observations = reads.observations_after(conn, source_id,
+                                                              moment + CLOCK_SKEW)
+    status.changelogs_pending = [
+        {"directory": owed.directory, "pending": owed.pending,
+         "last_attempt_at": iso(owed.last_attempt_at) if owed.last_attempt_at else None,
+         "last_error": owed.last_error}
+        for owed in reads.pending_changelog_summary(conn, [source_id])
+    ]
     failure = reads.last_failure(conn, source_id)
     if failure is not None:
         status.last_failure = {

@@ -13,6 +13,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# How far ahead of this machine's clock another clock may run: an observation time given
+# beyond it is refused, and `status` flags stored observations dated beyond it.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z, to the second (microseconds when present)."""
     return moment.isoformat().replace("+00:00", "Z")
@@ -27,14 +32,25 @@ def parse_span(text: str) -> timedelta:
     match = _SPAN.match(text)
     if not match:
         raise UsageError(f"not a duration: {text!r} (use e.g. 30s, 15m, 1h, 7d, 2w)")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise _out_of_range(text) from None
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """An ISO date (00:00 UTC), an ISO time (UTC unless it says otherwise), or a span ago."""
     if _SPAN.match(text):
-        return (now or datetime.now(UTC)) - parse_span(text)
+        try:
+            return (now or datetime.now(UTC)) - parse_span(text)
+        except OverflowError:
+            raise _out_of_range(text) from None
     return parse_iso(text)
+
+
+def _out_of_range(text: str) -> UsageError:
+    return UsageError(f"{text.strip()[:60]!r} is out of range: a time must fall between "
+                      "0001-01-01 and 9999-12-31 UTC")
 
 
 def parse_iso(text: str) -> datetime:
@@ -50,7 +66,10 @@ def parse_iso(text: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise _out_of_range(text) from None
 
 
 def looks_like_iso(text: str) -> bool:

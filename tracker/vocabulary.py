@@ -48,6 +48,8 @@ class ChangeKind(StrEnum):
     CONTEXT_WINDOW_CHANGED = "context_window_changed"
     ENDPOINTS_CHANGED = "endpoints_changed"
     FIELD_CHANGED = "field_changed"
+    # Derived on request (tracker.effective): never stored, never in a plain diff.
+    EFFECTIVE_PRICE_CHANGED = "effective_price_changed"
 
 
 class Change(TypedDict):
@@ -59,9 +61,15 @@ class Change(TypedDict):
     field: str | None
     old: Any
     new: Any
-    change_pct: NotRequired[float | None]  # price_changed
+    change_pct: NotRequired[float | None]  # price_changed, effective_price_changed (blended)
+    causes: NotRequired[list[str]]  # effective_price_changed: the kinds that moved it
     weakened: NotRequired[bool]  # data_policy_changed
     became_unknown: NotRequired[bool]  # data_policy_changed
+    strengthened: NotRequired[bool]  # data_policy_changed
+    # data_policy_changed, on the read side: the change undoes the offer's last weakening,
+    # observed at `weakened_at`.
+    restored: NotRequired[bool]
+    weakened_at: NotRequired[str]
     absent: NotRequired[Literal["old", "new"]]  # field_changed, a field on one side only
 
 
@@ -72,6 +80,26 @@ def snapshot_label(catalog_version: str | None, content_hash: str | None) -> str
         return catalog_version
     digest = (content_hash or "").rpartition(":")[2]
     return f"#{digest[:12]}" if digest else "none"
+
+
+# An error line names a remote id by this many characters at most.
+ID_SHOWN = 60
+
+
+def id_label(value: object) -> str:
+    """How an error line names a remote id (a model, provider or version): quoted, and an
+    over-long one by its first 60 characters and its length, so that a 10,000-character id
+    makes no 10 KB line.
+
+    >>> id_label("gpt-4o")
+    "'gpt-4o'"
+    >>> id_label("x" * 10_000)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'… (10,000 characters)"
+    """
+    text = str(value)
+    if len(text) <= ID_SHOWN:
+        return repr(text)
+    return f"{text[:ID_SHOWN]!r}… ({len(text):,} characters)"
 
 
 class SnapshotJSON(TypedDict):

@@ -64,7 +64,11 @@ def week_window(year: int, week: int) -> Window:
     except ValueError:
         raise UsageError(f"no such ISO week: {year}-W{week:02d}") from None
     start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
-    return Window(start, start + timedelta(days=7))
+    try:
+        return Window(start, start + timedelta(days=7))
+    except OverflowError:  # 9999-W52 ends in the year 10000
+        raise UsageError(f"{year}-W{week:02d} is out of range: it ends after 9999-12-31") \
+            from None
 
 
 def parse_week(text: str) -> tuple[int, int]:

@@ -53,7 +53,10 @@ def _modules() -> list[str]:
 
 
 @pytest.mark.parametrize("module_name", _modules())
-def test_docstring_examples_run(module_name: str) -> None:
+def test_docstring_examples_run(module_name: str, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # examples that ingest write changelogs to ./reports-out
+    monkeypatch.setenv("HOME", str(tmp_path))
     module = importlib.import_module(module_name)
     source = Path(module.__file__ or "").read_text(encoding="utf-8")
     assert "+SKIP" not in source, f"{module_name} skips a docstring example"

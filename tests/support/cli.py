@@ -96,7 +96,7 @@ def run_in_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path,
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         sys.stdout.flush()
         sys.stderr.flush()
-    return Result(list(args), code, out.getvalue().decode(), err.getvalue().decode())
+    return Result(list(args), int(code), out.getvalue().decode(), err.getvalue().decode())
 
 
 def run_process(args: Sequence[str], *, env: Mapping[str, str], cwd: Path,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,8 +59,14 @@ def count(database_url: str, table: str, where: str = "", **params: Any) -> int:
 
 
 class Postgres:
-    """The test server: one database of this session's own (dropped at the end), a schema in
-    it per test, and template schemas copied per test."""
+    """The test server: one database of this session's own (dropped at the end), and a schema
+    in it per test, made from the SQL of a template schema (see `dump`).
+
+    A thread with a connection of its own makes the schemas tests will ask for ahead of time,
+    and drops the ones they are done with: the server does that work while the tests run.
+    """
+
+    AHEAD = 2  # schemas of each kind kept ready
 
     def __init__(self, admin_url: str = PG_ADMIN_URL) -> None:
         import psycopg
@@ -68,32 +76,96 @@ class Postgres:
         self.admin.execute(f'CREATE DATABASE "{self.database}"')
         self.plain_url = f"{admin_url.rsplit('/', 1)[0]}/{self.database}"
         self.conn = psycopg.connect(self.plain_url, autocommit=True)
+        self._changed = threading.Condition()
+        self._ready: dict[str, list[str]] = {}  # SQL -> schemas made with it, not yet taken
+        self._waiting: dict[str, int] = {}  # SQL -> tests waiting for a schema made with it
+        self._to_drop: list[str] = []
+        self._stopping = False
+        self._failure: BaseException | None = None
+        self._worker = threading.Thread(target=self._work, daemon=True)
+        self._worker.start()
 
     def url(self, schema: str) -> str:
         """The SQLAlchemy URL of one schema of the session's database."""
         url = self.plain_url.replace("postgresql://", "postgresql+psycopg://", 1)
         return f"{url}?options=-csearch_path%3D{schema}"
 
-    def new_schema(self, sql: str = "") -> str:
+    def new_schema(self, sql: str = "", *, conn: Any = None) -> str:
         """A new, empty schema, then `sql` run in it (SCHEMA stands for its name)."""
+        conn = conn or self.conn
         name = f"t_{uuid.uuid4().hex[:16]}"
-        with self.conn.transaction():
-            self.conn.execute(f'CREATE SCHEMA "{name}"')
+        with conn.transaction():
+            conn.execute(f'CREATE SCHEMA "{name}"')
             if sql:
-                self.conn.execute(sql.replace(SCHEMA, name))
+                conn.execute(sql.replace(SCHEMA, name))
         return name
 
-    def drop_schema(self, name: str) -> None:
-        self.conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+    def drop_schema(self, name: str, *, conn: Any = None) -> None:
+        (conn or self.conn).execute(f'DROP SCHEMA "{name}" CASCADE')
 
     @contextlib.contextmanager
     def schema(self, sql: str = "") -> Iterator[str]:
-        """A schema of its own (see `new_schema`), dropped afterwards; yields its URL."""
-        name = self.new_schema(sql)
+        """A schema of the test's own (see `new_schema`), dropped afterwards; yields its URL."""
+        name = self._take(sql)
         try:
             yield self.url(name)
         finally:
-            self.drop_schema(name)
+            with self._changed:
+                self._to_drop.append(name)
+                self._changed.notify_all()
+
+    def _take(self, sql: str) -> str:
+        with self._changed:
+            ready = self._ready.setdefault(sql, [])
+            self._waiting[sql] = self._waiting.get(sql, 0) + 1
+            self._changed.notify_all()
+            try:
+                while not ready:
+                    if self._failure is not None:
+                        raise RuntimeError("making a test schema failed") from self._failure
+                    self._changed.wait(60)
+                return ready.pop(0)
+            finally:
+                self._waiting[sql] -= 1
+
+    def _next_job(self) -> tuple[str, str] | None:
+        """What the worker does next: a schema a test waits for, a drop, a schema ahead."""
+        for sql, ready in self._ready.items():
+            if self._waiting.get(sql) and not ready:
+                return ("make", sql)
+        if self._to_drop:
+            return ("drop", self._to_drop.pop(0))
+        for sql, ready in self._ready.items():
+            if len(ready) < self.AHEAD and not self._stopping:
+                return ("make", sql)
+        return None
+
+    def _work(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.plain_url, autocommit=True) as conn:
+                while True:
+                    with self._changed:
+                        job = self._next_job()
+                        while job is None and not self._stopping:
+                            self._changed.wait()
+                            job = self._next_job()
+                    if job is None:
+                        return
+                    what, arg = job
+                    if what == "make":
+                        name = self.new_schema(arg, conn=conn)
+                        with self._changed:
+                            self._ready[arg].append(name)
+                            self._changed.notify_all()
+                    else:
+                        self.drop_schema(arg, conn=conn)
+        except BaseException as exc:
+            with self._changed:
+                self._failure = exc
+                self._changed.notify_all()
+            raise
 
     def dump(self, schema: str) -> str:
         """The SQL that rebuilds `schema` with its rows (pg_dump), its name written SCHEMA."""
@@ -101,13 +173,16 @@ class Postgres:
             ["pg_dump", "--dbname", self.plain_url, "--schema", schema, "--no-owner",
              "--no-privileges", "--inserts"],
             capture_output=True, text=True, check=True, timeout=120)
-        sql = "\n".join(line for line in done.stdout.splitlines()  # no comments and no psql
-                        if not line.startswith(("--", "\\")))  # meta-commands (\restrict)
-        sql = sql.replace(f"CREATE SCHEMA {schema};", "")  # new_schema has made it
-        assert schema not in sql.replace(f"{schema}.", ""), "the name is only a qualifier"
-        return sql.replace(f"{schema}.", f"{SCHEMA}.")
+        # Without psql's meta-commands (\restrict KEY): this SQL runs through psycopg.
+        sql = re.sub(r"(?m)^\\(un)?restrict \S+$", "", done.stdout)
+        # The name is random: it stands for nothing else in the dump.
+        return sql.replace(schema, SCHEMA).replace(f"CREATE SCHEMA {SCHEMA};", "")
 
     def close(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        self._worker.join(60)
         self.conn.close()
         self.admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         self.admin.close()

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Protocol
 
 from tracker.catalog import Catalog, Model, digest_of, rejection
 from tracker.errors import PayloadError
+from tracker.vocabulary import id_label
 
 
 class SourceAdapter(Protocol):
@@ -50,10 +51,10 @@ def build_catalog(
 
     for model in models:
         if len(model.id) > MAX_NAME:
-            problems.append(f"model {model.id[:40]!r}...: id longer than {MAX_NAME} characters")
+            problems.append(f"model {id_label(model.id)}: id longer than {MAX_NAME} characters")
             continue
         if model.id in by_id:
-            problems.append(f"model {model.id!r}: duplicate model id")
+            problems.append(f"model {id_label(model.id)}: duplicate model id")
             continue
         by_id[model.id] = model if model.digest else replace(model, digest=digest_of(model))
     if problems:

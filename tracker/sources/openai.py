@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from tracker.catalog import Catalog, Model, decode_body
 from tracker.sources.base import ModelsList, build_catalog, require_list
+from tracker.vocabulary import id_label
 
 _MAPPED = frozenset({"id", "object", "created", "owned_by"})
 
@@ -41,10 +42,10 @@ def _model(raw: Any, index: int, problems: list[str]) -> Model | None:
     created = raw.get("created", 0)
     owned_by = raw.get("owned_by", "")
     if not isinstance(created, int) or isinstance(created, bool):
-        problems.append(f"model {raw['id']!r} created: expected an integer")
+        problems.append(f"model {id_label(raw['id'])} created: expected an integer")
         return None
     if not isinstance(owned_by, str):
-        problems.append(f"model {raw['id']!r} owned_by: expected a string")
+        problems.append(f"model {id_label(raw['id'])} owned_by: expected a string")
         return None
     return Model(
         id=raw["id"],

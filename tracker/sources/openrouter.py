@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from tracker.catalog import Catalog, Model, Provider, decode_body
 from tracker.sources.base import ModelsList, build_catalog, per_million, require_list
+from tracker.vocabulary import id_label
 
 PROVIDER = "openrouter"
 _MAPPED = frozenset({"id", "created", "context_length", "pricing"})
@@ -43,7 +44,7 @@ def _model(raw: Any, index: int, problems: list[str]) -> Model | None:
         problems.append(f"data[{index}]: a model needs a non-empty string id")
         return None
     model_id = raw["id"]
-    label = f"model {model_id!r}"
+    label = f"model {id_label(model_id)}"
     created = raw.get("created", 0)
     context = raw.get("context_length")
     pricing = raw.get("pricing") or {}

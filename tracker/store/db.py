@@ -8,20 +8,28 @@ Alembic, so that an unchanged `tracker fetch` stays fast.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import ConfigError, StorageError, TrackerError
 from tracker.logs import redact_url
 
 # The newest migration in migrations/versions; a test checks it equals Alembic's head.
-HEAD_REVISION = "0003_wider_columns"
-KNOWN_REVISIONS = ("0001_initial", "0002_notifications", "0003_wider_columns")
+HEAD_REVISION = "0005_views"
+KNOWN_REVISIONS = (
+    "0001_initial",
+    "0002_notifications",
+    "0003_wider_columns",
+    "0004_trusted_record",
+    "0005_views",
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -56,32 +64,88 @@ def migrations_dir() -> Path:
     return Path(str(files("tracker.migrations")))
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine with the settings this tool relies on for the URL's backend."""
+def create_db_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine with the settings this tool relies on for the URL's backend; `create` makes
+    a SQLite file (and its directory) that does not exist yet."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"database URL is not valid: {_redact(url)}") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, create)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in (
         "psycopg2",
         "",
     ):
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC)
+        engine = create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC)
     except Exception as exc:  # missing driver, bad option: a configuration problem
         raise ConfigError(f"cannot use database {_redact(url)}: {exc}") from None
+    _raise_storage_faults(engine, _redact(url))
+    return engine
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:" and not database.startswith("file:"):
-        path = Path(database).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            # New database files are readable by their owner only: they hold the audit trail.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database or another backend).
+
+    >>> sqlite_file("sqlite:////var/lib/tracker/tracker.db"), sqlite_file("sqlite://")
+    (PosixPath('/var/lib/tracker/tracker.db'), None)
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+class DatabaseMissingError(ConfigError):
+    """A read found no database file at the configured SQLite path (exit 2); reads never
+    create one."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def open_existing(url: str) -> Engine | None:
+    """The engine of a database that exists, for reading: nothing is created.
+
+    A SQLite file that does not exist raises `DatabaseMissingError`; a database without the
+    tracker's tables (an empty file or schema) is None; an older schema is migrated, as on
+    any use.
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseMissingError(f"no database at {path}", path)
+    engine = create_db_engine(url, create=False)
+    try:
+        revision = current_revision(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise ConfigError(f"cannot open database {_redact(url)}: {_first_line(exc)}") from None
+    if revision == HEAD_REVISION:
+        return engine
+    engine.dispose()
+    return None if revision is None else open_database(url)
+
+
+def _sqlite_engine(url: str, database: str | None, create: bool = True) -> Engine:
+    on_disk = bool(database) and database != ":memory:" and not str(database).startswith("file:")
+    path = Path(str(database)).expanduser() if on_disk else None
+    if create and path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                # New database files are readable by their owner only: they hold the audit
+                # trail.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise StorageError(f"cannot create database file {path}: {exc.strerror}") from None
     connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     pool: dict[str, Any] = {}
     if not database or database == ":memory:":
@@ -90,7 +154,17 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
         connect_args["check_same_thread"] = False
         pool["poolclass"] = StaticPool
+    read_only = _read_only_uri(path) if path is not None else None
+    if read_only is not None:
+        # A file this process cannot write (a read-only file, directory or mount): opened
+        # read-only, so that reading commands work; a write fails as "read-only" (exit 7).
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(read_only, uri=True, check_same_thread=False,
+                                   timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+        pool["creator"] = connect
     engine = create_engine(url, connect_args=connect_args, **pool, **_JSON_CODEC)
+    _raise_storage_faults(engine, str(path) if path is not None else "in memory")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -98,7 +172,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if read_only is None:
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -107,9 +182,100 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that later upgrades to a writer
         # can fail with "database is locked" regardless of the busy timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if read_only is None else "BEGIN")
 
     return engine
+
+
+def _read_only_uri(path: Path) -> str | None:
+    """How to open an existing database file that this process cannot write (a read-only
+    file, directory or mount): a read-only SQLite URI; None when it can write there.
+
+    On a read-only mount nothing can change the file, so it is opened `immutable` (SQLite
+    needs no lock and no `-shm` file, which it could not create), unless a write-ahead log
+    holds transactions not yet copied into the file; those need SQLite's own read-only mode.
+    """
+    if not path.is_file() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return None
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    wal = path.with_name(f"{path.name}-wal")
+    if os.statvfs(path.parent).f_flag & os.ST_RDONLY and not (
+            wal.exists() and wal.stat().st_size):
+        uri += "&immutable=1"
+    try:  # one look now, so that a file that cannot be read says why in one line
+        with sqlite3.connect(uri, uri=True) as probe:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        fault = storage_fault(exc, str(path))
+        if fault is not None and getattr(exc, "sqlite_errorcode", 0) & 0xFF != 14:
+            raise fault from None  # corrupt, not a database: said as for any database
+        raise StorageError(
+            f"database {path} is read-only here and cannot be opened for reading "
+            f"({_first_line(exc)}): SQLite needs {path.name}-shm next to a database in WAL "
+            "mode; open it once where it is writable, or copy it"
+        ) from None
+    return uri
+
+
+# --- storage faults: one clear line that names the database, never SQL ---
+
+# SQLite's primary result codes (`sqlite3.Error.sqlite_errorcode & 0xff`) that are faults of
+# the file or the disk, and what the line says.
+_SQLITE_FAULTS = {
+    13: "the disk is full",  # SQLITE_FULL
+    10: "a disk I/O error (is the disk full or failing?)",  # SQLITE_IOERR
+    11: "the database file is corrupt; restore it from a backup",  # SQLITE_CORRUPT
+    26: "the file is not a SQLite database, or it is corrupt",  # SQLITE_NOTADB
+    8: "the database is read-only",  # SQLITE_READONLY
+    14: "the database file cannot be opened",  # SQLITE_CANTOPEN
+    3: "permission denied",  # SQLITE_PERM
+}
+# PostgreSQL SQLSTATEs, and classes of them, that are faults of the server's storage.
+_POSTGRES_FAULTS = {
+    "53100": "the database server's disk is full",
+    "53": "the database server is out of resources",
+    "58030": "an I/O error on the database server",
+    "XX001": "the database is corrupt (a data page)",
+    "XX002": "the database is corrupt (an index)",
+    "25006": "the database is read-only (a read-only transaction or a standby server)",
+}
+
+
+def storage_fault(error: BaseException, where: str) -> StorageError | None:
+    """The `StorageError` for a driver error that is a fault of the storage (disk full,
+    corrupt, read-only), or None for any other error. Its line names `where` and the
+    driver's own first line, never the statement or its parameters.
+
+    >>> storage_fault(sqlite3.OperationalError("database or disk is full"), "x.db") is None
+    True
+    >>> import sqlite3 as s; db = s.connect(":memory:"); _ = db.execute("PRAGMA max_page_count=1")
+    >>> try:
+    ...     db.execute("CREATE TABLE t (x)")
+    ... except s.Error as exc:
+    ...     print(storage_fault(exc, "/var/lib/tracker/tracker.db"))
+    database /var/lib/tracker/tracker.db: the disk is full (database or disk is full)
+    """
+    orig = getattr(error, "orig", None) or error
+    what: str | None = None
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        what = _SQLITE_FAULTS.get(code & 0xFF)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        what = _POSTGRES_FAULTS.get(sqlstate) or _POSTGRES_FAULTS.get(sqlstate[:2])
+    if what is None:
+        return None
+    return StorageError(f"database {where}: {what} ({_first_line(orig)})")
+
+
+def _raise_storage_faults(engine: Engine, where: str) -> None:
+    """Every statement and connection of `engine`: a storage fault raises `StorageError`."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        fault = storage_fault(context.original_exception, where)
+        if fault is not None:
+            raise fault
 
 
 def open_database(url: str, *, upgrade: bool = True) -> Engine:
@@ -132,12 +298,28 @@ def open_database(url: str, *, upgrade: bool = True) -> Engine:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The Alembic revision stamped in the database, or None for an empty database."""
+    """The Alembic revision stamped in the database, or None for an empty database.
+
+    A database that holds the tracker's tables but no revision (an emptied or dropped
+    `alembic_version`) is damaged: migrations could not tell what to apply (`StorageError`).
+    """
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    return rows[0] if rows else None
+        inspector = inspect(conn)
+        stamped = inspector.has_table("alembic_version")
+        if stamped:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            if rows:
+                return str(rows[0])
+        if inspector.has_table("snapshots") or inspector.has_table("observations"):
+            where = (engine.url.database if engine.dialect.name == "sqlite"
+                     else engine.url.render_as_string(hide_password=True))
+            raise StorageError(
+                f"database {where} holds the tracker's tables but no schema revision (its "
+                f"alembic_version table is {'empty' if stamped else 'missing'}), so migrations "
+                "cannot tell what to apply: restore it from a backup, or put back the "
+                "revision its schema is at (see the docs, 'Exit codes')"
+            )
+    return None
 
 
 def alembic_config(engine: Engine) -> Any:

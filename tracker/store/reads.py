@@ -7,7 +7,7 @@ dataclasses below; transactions belong to the caller. Writes live in `tracker.st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,13 +18,16 @@ from sqlalchemy import Connection, Row, Text, and_, cast, func, or_, select, tex
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.catalog import Catalog, Model, Provider
-from tracker.diff import Change, policy_became_unknown
+from tracker.diff import Change, policy_became_unknown, policy_strengthened
 from tracker.store import rawbody
 from tracker.store.schema import (
+    changelogs,
     changes,
+    model_history_view,
     model_states,
     notifications,
     observations,
+    offer_history_view,
     offers,
     snapshots,
     sources,
@@ -57,6 +60,8 @@ class SnapshotInfo:
     identity: str
     extra: dict[str, Any]
     raw_sha256: str
+    # Its catalog_version already labelled another content when it was first served.
+    version_reused: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +70,7 @@ class SnapshotInfo:
             "content_hash": self.content_hash,
             "first_observed_at": iso(self.first_observed_at),
             "model_count": self.model_count,
+            "version_reused": self.version_reused,
         }
 
     @property
@@ -84,11 +90,18 @@ class Transition:
     before: SnapshotInfo
     after: SnapshotInfo
     changes: list[Change] = field(default_factory=list)
+    # The catalog_version served had labelled another content (observations.version_reused),
+    # and the version served (the label of `after` may differ: its content was first seen
+    # under another version).
+    version_reused: bool = False
+    served_version: str | None = None
 
     def diff_json(self) -> dict[str, Any]:
         """The guide's diff object for this transition (what a changelog renders)."""
         return {"from": self.before.to_json(), "to": self.after.to_json(),
-                "changes": self.changes, "source": self.source}
+                "changes": self.changes, "source": self.source,
+                "observed_at": iso(self.observed_at), "version_reused": self.version_reused,
+                "served_version": self.served_version}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +112,8 @@ class Transition:
             "source": self.source,
             "outcome": self.outcome,
             "observation_id": self.observation_id,
+            "version_reused": self.version_reused,
+            "served_version": self.served_version,
         }
 
 
@@ -156,7 +171,8 @@ def all_sources(conn: Connection) -> list[AnyRow]:
 # --- snapshots ---
 
 _SNAPSHOT_FIELDS = ("id", "catalog_version", "content_hash", "first_observed_at",
-                    "last_observed_at", "model_count", "identity", "extra", "raw_sha256")
+                    "last_observed_at", "model_count", "identity", "extra", "raw_sha256",
+                    "version_reused")
 _SNAPSHOT_COLUMNS = tuple(snapshots.c[name] for name in _SNAPSHOT_FIELDS)
 
 
@@ -177,6 +193,7 @@ def _snapshot_info(row: Any, prefix: str = "") -> SnapshotInfo:
         identity=row.identity,
         extra=dict(row.extra or {}),
         raw_sha256=row.raw_sha256,
+        version_reused=bool(row.version_reused),
     )
 
 
@@ -206,6 +223,18 @@ def snapshot_by_identity(conn: Connection, source: int, identity: str) -> Snapsh
         )
     ).first()
     return _snapshot_info(row) if row else None
+
+
+def version_labels_other_content(conn: Connection, source: int, version: str,
+                                 content_hash: str) -> bool:
+    """Whether a stored snapshot of the source is labelled `version` but holds other content
+    than `content_hash`: that version is being re-served with different content."""
+    return conn.execute(
+        select(snapshots.c.id).where(
+            snapshots.c.source_id == source, snapshots.c.catalog_version == version,
+            snapshots.c.content_hash != content_hash,
+        ).limit(1)
+    ).first() is not None
 
 
 def is_hash_prefix(ref: str) -> bool:
@@ -394,6 +423,15 @@ def latest_observation_time(conn: Connection, source: int) -> datetime | None:
     ).scalar()
 
 
+def observations_after(conn: Connection, source: int, moment: datetime) -> int:
+    """How many of the source's observations are dated after `moment` (from the future,
+    when `moment` is now plus the allowed skew)."""
+    return int(conn.execute(
+        select(func.count()).select_from(observations)
+        .where(observations.c.source_id == source, observations.c.observed_at > moment)
+    ).scalar_one())
+
+
 def max_observation_id(conn: Connection, source: int) -> int:
     """The id of the source's newest observation; 0 when it has none."""
     return int(conn.execute(
@@ -499,11 +537,13 @@ def last_success(conn: Connection, source_id: int) -> AnyRow | None:
 
 
 def last_transition(conn: Connection, source_id: int) -> AnyRow | None:
-    """The newest transition: id, observed_at, and the version and hash of the states before
-    (old_version, old_hash) and after (new_version, new_hash)."""
+    """The newest transition: id, observed_at, version_reused, served_version (the
+    catalog_version served), and the version and hash of the states before (old_version,
+    old_hash) and after (new_version, new_hash)."""
     old, new = snapshots.alias("old"), snapshots.alias("new")
     return conn.execute(
-        select(observations.c.id, observations.c.observed_at,
+        select(observations.c.id, observations.c.observed_at, observations.c.version_reused,
+               observations.c.catalog_version.label("served_version"),
                old.c.catalog_version.label("old_version"), old.c.content_hash.label("old_hash"),
                new.c.catalog_version.label("new_version"), new.c.content_hash.label("new_hash"))
         .join(old, old.c.id == observations.c.previous_snapshot_id)
@@ -514,21 +554,26 @@ def last_transition(conn: Connection, source_id: int) -> AnyRow | None:
     ).first()
 
 
-def failures_since(conn: Connection, source_id: int,
-                   after: tuple[datetime, int] | None = None) -> int:
-    """How many failed observations the source has after `after` (observed_at, id): the
-    observations in a row since a success, when that is the newest success."""
+def last_success_id(conn: Connection, source_id: int) -> int | None:
+    """The id of the source's most recently recorded successful observation (insertion
+    order: an observation dated in the future does not hide the polls recorded after it)."""
+    return conn.execute(
+        select(func.max(observations.c.id))
+        .where(observations.c.source_id == source_id,
+               observations.c.outcome.in_(_outcomes(SUCCESS_OUTCOMES)))
+    ).scalar()
+
+
+def failures_since(conn: Connection, source_id: int, after: int | None = None) -> int:
+    """How many failed observations the source recorded after the observation id `after`
+    (all of them when None): the failures in a row since the newest success, counted in
+    insertion order, whatever their timestamps say."""
     streak = select(func.count()).select_from(observations).where(
         observations.c.source_id == source_id,
         observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES)),
     )
     if after is not None:
-        observed_at, observation_id = after
-        streak = streak.where(
-            (observations.c.observed_at > observed_at)
-            | ((observations.c.observed_at == observed_at)
-               & (observations.c.id > observation_id))
-        )
+        streak = streak.where(observations.c.id > after)
     return int(conn.execute(streak).scalar_one())
 
 
@@ -637,6 +682,7 @@ def change_from_row(row: Any) -> Change:
     if row.kind == ChangeKind.DATA_POLICY_CHANGED:
         record["weakened"] = bool(row.weakened)
         record["became_unknown"] = policy_became_unknown(row.old, row.new)
+        record["strengthened"] = policy_strengthened(row.old, row.new)
     absent = getattr(row, "absent", None)
     if absent is not None:
         record["absent"] = absent
@@ -702,7 +748,8 @@ def transitions(conn: Connection, source: str, source_id: int,
     """
     rows = conn.execute(
         select(observations.c.id, observations.c.observed_at, observations.c.outcome,
-               observations.c.snapshot_id, observations.c.previous_snapshot_id)
+               observations.c.snapshot_id, observations.c.previous_snapshot_id,
+               observations.c.version_reused, observations.c.catalog_version)
         .where(observations.c.source_id == source_id,
                observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
                observations.c.snapshot_id.is_not(None),
@@ -712,7 +759,8 @@ def transitions(conn: Connection, source: str, source_id: int,
     ).all()
     result = [
         Transition(source, row.id, row.observed_at, row.outcome,
-                   snapshots_by_id[row.previous_snapshot_id], snapshots_by_id[row.snapshot_id])
+                   snapshots_by_id[row.previous_snapshot_id], snapshots_by_id[row.snapshot_id],
+                   version_reused=bool(row.version_reused), served_version=row.catalog_version)
         for row in rows
     ]
     if with_changes and result:
@@ -728,28 +776,46 @@ def transitions_after(conn: Connection, source: str, source_id: int, after: int,
                       origin: str, limit: int) -> list[Transition]:
     """The first `limit` transitions of `origin` with an observation id above `after`, by id,
     with their changes. Two queries: the transitions with both states, and their changes."""
+    return _transitions_where(conn, source, source_id, observations.c.id > after,
+                              observations.c.origin == origin, limit=limit)
+
+
+def transitions_of(conn: Connection, source: str, source_id: int,
+                   observation_ids: Sequence[int]) -> list[Transition]:
+    """The transitions recorded by the given observations, by id, with their changes."""
+    if not observation_ids:
+        return []
+    return _transitions_where(conn, source, source_id,
+                              observations.c.id.in_(list(observation_ids)))
+
+
+def _transitions_where(conn: Connection, source: str, source_id: int, *conditions: Any,
+                       limit: int | None = None) -> list[Transition]:
     old, new = snapshots.alias("old"), snapshots.alias("new")
-    rows = conn.execute(
+    query = (
         select(
             observations.c.id, observations.c.observed_at, observations.c.outcome,
+            observations.c.version_reused, observations.c.catalog_version.label("served"),
             *_prefixed_snapshot_columns(old, "old_"), *_prefixed_snapshot_columns(new, "new_"),
         )
         .join(old, old.c.id == observations.c.previous_snapshot_id)
         .join(new, new.c.id == observations.c.snapshot_id)
         .where(
             observations.c.source_id == source_id,
-            observations.c.id > after,
-            observations.c.origin == origin,
             observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+            *conditions,
         )
         .order_by(observations.c.id)
-        .limit(limit)
-    ).all()
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = conn.execute(query).all()
     if not rows:
         return []
     found = {
         row.id: Transition(source, row.id, row.observed_at, row.outcome,
-                           _snapshot_info(row, "old_"), _snapshot_info(row, "new_"))
+                           _snapshot_info(row, "old_"), _snapshot_info(row, "new_"),
+                           version_reused=bool(row.version_reused), served_version=row.served)
         for row in rows
     }
     for change in changes_of(conn, list(found)):
@@ -814,6 +880,196 @@ def notification_states(conn: Connection, source_ids: Iterable[int]) -> list[Any
         select(notifications).where(notifications.c.source_id.in_(list(source_ids)))
         .order_by(notifications.c.label, notifications.c.source_id)
     ).all())
+
+
+# --- changelog delivery (the changelogs table) ---
+
+
+def pending_changelogs(conn: Connection, source_id: int, directory: str) -> list[AnyRow]:
+    """The changelogs the source still owes `directory`, oldest transition first: id,
+    observation_id, failed_attempts."""
+    return list(conn.execute(
+        select(changelogs.c.id, changelogs.c.observation_id, changelogs.c.failed_attempts)
+        .where(changelogs.c.source_id == source_id, changelogs.c.directory == directory,
+               changelogs.c.written_at.is_(None))
+        .order_by(changelogs.c.observation_id)
+    ).all())
+
+
+def pending_changelog_summary(conn: Connection,
+                              source_ids: Iterable[int]) -> list[ChangelogBacklog]:
+    """Per source and directory with changelogs still owed: source_id, directory, pending
+    (how many), last_attempt_at, last_error (of the most recent failed attempt)."""
+    rows = conn.execute(
+        select(changelogs.c.source_id, changelogs.c.directory, changelogs.c.last_attempt_at,
+               changelogs.c.last_error)
+        .where(changelogs.c.source_id.in_(list(source_ids)), changelogs.c.written_at.is_(None))
+        .order_by(changelogs.c.source_id, changelogs.c.directory, changelogs.c.observation_id)
+    ).all()
+    summary: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in rows:
+        entry = summary.setdefault((row.source_id, row.directory), {
+            "source_id": row.source_id, "directory": row.directory, "pending": 0,
+            "last_attempt_at": None, "last_error": None})
+        entry["pending"] += 1
+        if row.last_attempt_at is not None and (entry["last_attempt_at"] is None
+                                                or row.last_attempt_at > entry["last_attempt_at"]):
+            entry["last_attempt_at"], entry["last_error"] = row.last_attempt_at, row.last_error
+    return [ChangelogBacklog(**entry) for entry in summary.values()]
+
+
+@dataclass(frozen=True)
+class ChangelogBacklog:
+    """The changelogs a source still owes one reports directory."""
+
+    source_id: int
+    directory: str
+    pending: int
+    last_attempt_at: datetime | None
+    last_error: str | None
+
+
+# --- history as rows: the views and tables streamed (exports), names (completion) ---
+
+# Rows fetched from the database at a time while streaming: a server-side cursor on
+# PostgreSQL, SQLite's own cursor; memory stays flat however many rows there are.
+STREAM_BATCH = 1000
+
+
+def _streamed(conn: Connection, query: Any) -> Iterator[AnyRow]:
+    """The rows of `query` as the database sends them, `STREAM_BATCH` at a time."""
+    yield from conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+
+
+def _overlapping(start: Any, end: Any, since: datetime | None,
+                 until: datetime | None) -> list[Any]:
+    """An interval ``[start, end)`` (end NULL: still holding) that overlaps [since, until)."""
+    conditions = []
+    if until is not None:
+        conditions.append(start < until)
+    if since is not None:
+        conditions.append(or_(end.is_(None), end > since))
+    return conditions
+
+
+def stream_offer_history(conn: Connection, sources: Sequence[str], since: datetime | None = None,
+                         until: datetime | None = None) -> Iterator[AnyRow]:
+    """The `offer_history` rows of the named sources whose interval overlaps [since, until),
+    by source, model, provider and time (every column of the view)."""
+    view = offer_history_view
+    return _streamed(conn, select(view).where(
+        view.c.source.in_(list(sources)),
+        *_overlapping(view.c.valid_from_time, view.c.valid_to_time, since, until),
+    ).order_by(view.c.source, view.c.model, view.c.provider, view.c.valid_from_time))
+
+
+def stream_model_history(conn: Connection, sources: Sequence[str], since: datetime | None = None,
+                         until: datetime | None = None) -> Iterator[AnyRow]:
+    """The `model_history` rows of the named sources whose interval overlaps [since, until),
+    by source, model and time (every column of the view)."""
+    view = model_history_view
+    return _streamed(conn, select(view).where(
+        view.c.source.in_(list(sources)),
+        *_overlapping(view.c.valid_from_time, view.c.valid_to_time, since, until),
+    ).order_by(view.c.source, view.c.model, view.c.valid_from_time))
+
+
+def stream_changes(conn: Connection, source_ids: Sequence[int], since: datetime | None = None,
+                   until: datetime | None = None) -> Iterator[AnyRow]:
+    """Every change record of the sources observed in [since, until), oldest first: source,
+    observed_at, kind, model, provider, field, old and new (JSON text), change_pct, weakened,
+    absent, previous_catalog_version, catalog_version, from_snapshot_id, to_snapshot_id,
+    observation_id."""
+    before, after = snapshots.alias("before"), snapshots.alias("after")
+    return _streamed(conn, select(
+        sources.c.name.label("source"), changes.c.observed_at, changes.c.kind, changes.c.model,
+        changes.c.provider, changes.c.field, json_as_text(changes.c.old, "old"),
+        json_as_text(changes.c.new, "new"), changes.c.change_pct, changes.c.weakened,
+        changes.c.absent, before.c.catalog_version.label("previous_catalog_version"),
+        after.c.catalog_version.label("catalog_version"), changes.c.from_snapshot_id,
+        changes.c.to_snapshot_id, changes.c.observation_id,
+    ).join(sources, sources.c.id == changes.c.source_id)
+     .join(before, before.c.id == changes.c.from_snapshot_id)
+     .join(after, after.c.id == changes.c.to_snapshot_id)
+     .where(changes.c.source_id.in_(list(source_ids)),
+            *_between(changes.c.observed_at, since, until))
+     .order_by(changes.c.observed_at, changes.c.observation_id, changes.c.id))
+
+
+def stream_observations(conn: Connection, source_ids: Sequence[int],
+                        since: datetime | None = None,
+                        until: datetime | None = None) -> Iterator[AnyRow]:
+    """Every observation of the sources in [since, until), oldest first, without the
+    rejected body: source, observed_at, outcome, http_status, catalog_version, content_hash,
+    snapshot_id, previous_snapshot_id, error, duration_ms, origin, version_reused."""
+    return _streamed(conn, select(
+        sources.c.name.label("source"), observations.c.observed_at, observations.c.outcome,
+        observations.c.http_status, observations.c.catalog_version, observations.c.content_hash,
+        observations.c.snapshot_id, observations.c.previous_snapshot_id, observations.c.error,
+        observations.c.duration_ms, observations.c.origin, observations.c.version_reused,
+    ).join(sources, sources.c.id == observations.c.source_id)
+     .where(observations.c.source_id.in_(list(source_ids)),
+            *_between(observations.c.observed_at, since, until))
+     .order_by(observations.c.observed_at, observations.c.id))
+
+
+def model_ids_starting(conn: Connection, source_id: int, prefix: str,
+                       limit: int = 200) -> list[str]:
+    """The model ids a source ever listed that start with `prefix`, sorted (at most `limit`)."""
+    return list(conn.execute(
+        select(model_states.c.model_id).distinct()
+        .where(model_states.c.source_id == source_id,
+               model_states.c.model_id.startswith(prefix, autoescape=True))
+        .order_by(model_states.c.model_id).limit(limit)
+    ).scalars())
+
+
+def snapshot_names(conn: Connection, source_id: int, limit: int = 500) -> list[AnyRow]:
+    """The newest snapshots of a source, newest first: id, catalog_version, content_hash."""
+    return list(conn.execute(
+        select(snapshots.c.id, snapshots.c.catalog_version, snapshots.c.content_hash)
+        .where(snapshots.c.source_id == source_id)
+        .order_by(snapshots.c.id.desc()).limit(limit)
+    ).all())
+
+
+# Datasette's canned queries over the views (SQLite SQL: Datasette serves SQLite files).
+# The view times are fixed-width ISO text, so a time given as a parameter is put in the
+# same form with strftime (its fraction of a second dropped) and compared as text.
+CANNED_QUERIES: dict[str, tuple[str, str, str]] = {
+    "catalog_as_of": (
+        "The catalog as of a date",
+        "Every offer as it stood at a moment: an ISO date (00:00 UTC) or time, in UTC "
+        "unless it says otherwise.",
+        """SELECT source, model, provider, input_price, output_price, data_policy,
+       valid_from_time, valid_to_time, catalog_version
+FROM offer_history
+WHERE valid_from_time <= strftime('%Y-%m-%dT%H:%M:%S.000000Z', :as_of)
+  AND (valid_to_time IS NULL
+       OR valid_to_time > strftime('%Y-%m-%dT%H:%M:%S.000000Z', :as_of))
+ORDER BY source, model, provider""",
+    ),
+    "biggest_price_moves": (
+        "Biggest price moves in the last 7 days",
+        "Price changes first observed in the last 7 days, the largest moves (in percent) "
+        "first.",
+        """SELECT observed_at, source, model, provider, field, old_price, new_price,
+       change_pct, previous_catalog_version, catalog_version
+FROM price_changes
+WHERE observed_at >= strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now', '-7 days')
+ORDER BY abs(change_pct) DESC, observed_at DESC, source, model, provider, field
+LIMIT 200""",
+    ),
+    "every_weakening": (
+        "Every weakening",
+        "Every data-policy weakening (zdr > no_training > none), newest first.",
+        """SELECT observed_at, source, model, provider, old_policy, new_policy,
+       previous_catalog_version, catalog_version
+FROM policy_changes
+WHERE weakened
+ORDER BY observed_at DESC, source, model, provider""",
+    ),
+}
 
 
 # --- the database session ---

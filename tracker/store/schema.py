@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 NAMING_CONVENTION = {
@@ -85,8 +86,10 @@ snapshots = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("source_id", ForeignKey("sources.id"), nullable=False),
-    # catalog_version when the payload has one, else the content hash.
+    # The content hash: a state is its content (databases from before 0004 may suffix a
+    # second snapshot of the same content with ":<id>").
     Column("identity", Text, nullable=False),
+    # The label: the catalog_version the content was first served under.
     Column("catalog_version", Text),
     Column("content_hash", String(64), nullable=False),
     Column("first_observed_at", UTCDateTime, nullable=False),
@@ -100,6 +103,8 @@ snapshots = Table(
     Column("raw_base_id", ForeignKey("snapshots.id")),
     Column("raw_size", Integer, nullable=False),
     Column("raw_sha256", String(64), nullable=False),
+    # The catalog_version already labelled another content when this one was served.
+    Column("version_reused", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("source_id", "identity", name="uq_snapshots_source_identity"),
 )
 
@@ -123,6 +128,8 @@ observations = Table(
     Column("origin", Text),
     # The body of a rejected payload, zstd-compressed, kept for audit (capped).
     Column("rejected_body", LargeBinary),
+    # The catalog_version served was already the label of another content.
+    Column("version_reused", Boolean, nullable=False, server_default=false()),
     Index("ix_observations_source_time", "source_id", "observed_at"),
 )
 
@@ -143,6 +150,8 @@ model_states = Table(
     # Closing an interval looks a model's open row up by these columns.
     Index("ix_model_states_source_model", "source_id", "model_id", "valid_to"),
     Index("ix_model_states_source_valid", "source_id", "valid_to", "valid_from"),
+    # The views (0005) look interval rows up by the snapshot that opened them.
+    Index("ix_model_states_valid_from", "valid_from"),
 )
 
 offers = Table(
@@ -160,6 +169,7 @@ offers = Table(
     Column("extra", JSON, nullable=False),
     Index("ix_offers_source_model", "source_id", "model_id", "provider", "valid_to"),
     Index("ix_offers_source_valid", "source_id", "valid_to", "valid_from"),
+    Index("ix_offers_valid_from", "valid_from"),
 )
 
 changes = Table(
@@ -209,3 +219,173 @@ notifications = Table(
     Column("last_error", Text),
     UniqueConstraint("target", "source_id", name="uq_notifications_target_source"),
 )
+
+# The changelogs each transition is owed, per reports directory: written in the transaction
+# that stores the transition, marked written once its files are in place. A run that cannot
+# write them (disk full, directory unwritable) leaves them pending; the next run into the same
+# directory writes them, so a changelog is never lost.
+changelogs = Table(
+    "changelogs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("sources.id"), nullable=False),
+    Column("observation_id", ForeignKey("observations.id"), nullable=False),
+    # The reports directory, as an absolute path.
+    Column("directory", Text, nullable=False),
+    # When the files were written; NULL while pending.
+    Column("written_at", UTCDateTime),
+    Column("last_attempt_at", UTCDateTime),
+    # Failed attempts so far, and the last error.
+    Column("failed_attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    UniqueConstraint("observation_id", "directory", name="uq_changelogs_observation_directory"),
+    Index("ix_changelogs_pending", "source_id", "written_at"),
+)
+
+
+# --- the views (migration 0005_views), declared for reading ---
+#
+# Not part of `metadata`: the migrations create them with CREATE VIEW, and Alembic compares
+# tables only. Each column's `comment` is what it holds, as the Datasette metadata shows it.
+
+
+class ViewTime(TypeDecorator[datetime]):
+    """A time column of a view, in UTC: ISO 8601 text ending in Z with microseconds on SQLite
+    (fixed width, so that it sorts as the time), timestamp with time zone on PostgreSQL.
+    Bound and returned as timezone-aware datetimes."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        moment = value.astimezone(UTC)
+        if dialect.name == "postgresql":
+            return moment
+        return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        result: datetime = value.astimezone(UTC)
+        return result
+
+
+view_metadata = MetaData()
+
+_PRICE = "USD per 1M {} tokens, as a number (the exact decimal text is in `offers`)"
+_POLICY = "Data policy: zdr, no_training, none, or NULL (unknown)"
+_SNAPSHOT_ID = "The snapshot (`snapshots.id`) of the state it was first observed in"
+_VERSION = "The catalog_version of the state it was first observed in"
+
+
+def _view(name: str, description: str, *columns: Column[Any]) -> Table:
+    return Table(name, view_metadata, *columns, comment=description)
+
+
+offer_history_view = _view(
+    "offer_history",
+    "Every price and data policy of every offer, one row per uninterrupted interval, with "
+    "the observation times it held between",
+    Column("source", Text, comment="The source's name (`sources.name`)"),
+    Column("model", Text, comment="The model id"),
+    Column("provider", Text, comment="The provider's name"),
+    Column("input_price", Float, comment=_PRICE.format("input")),
+    Column("output_price", Float, comment=_PRICE.format("output")),
+    Column("data_policy", Text, comment=_POLICY),
+    Column("valid_from_time", ViewTime, comment="When it took effect: the observation (UTC) "
+           "of the first state it held in"),
+    Column("valid_to_time", ViewTime, comment="When it ended (UTC, exclusive): the "
+           "observation of the first state without it; NULL while it holds"),
+    Column("catalog_version", Text, comment=_VERSION),
+    Column("snapshot_id", Integer, comment=_SNAPSHOT_ID),
+)
+
+current_offers_view = _view(
+    "current_offers",
+    "Every offer of each source's latest state, with the time its price and policy took "
+    "effect",
+    Column("source", Text, comment="The source's name (`sources.name`)"),
+    Column("model", Text, comment="The model id"),
+    Column("provider", Text, comment="The provider's name"),
+    Column("input_price", Float, comment=_PRICE.format("input")),
+    Column("output_price", Float, comment=_PRICE.format("output")),
+    Column("data_policy", Text, comment=_POLICY),
+    Column("since", ViewTime, comment="When this price and policy took effect (UTC): the "
+           "observation of the first state they held in, without a break since"),
+    Column("catalog_version", Text, comment=_VERSION),
+    Column("snapshot_id", Integer, comment=_SNAPSHOT_ID),
+)
+
+model_history_view = _view(
+    "model_history",
+    "Every value of each model's own fields (context window, endpoints, owner), one row per "
+    "uninterrupted interval, with observation times",
+    Column("source", Text, comment="The source's name (`sources.name`)"),
+    Column("model", Text, comment="The model id"),
+    Column("context_window", BigInteger, comment="Context window in tokens; NULL when not "
+           "listed"),
+    Column("supported_endpoints", Text, comment="The endpoints, as a JSON list; NULL when "
+           "not listed"),
+    Column("owned_by", Text, comment="The owner the catalog lists"),
+    Column("created", BigInteger, comment="The creation time the catalog lists (Unix time)"),
+    Column("valid_from_time", ViewTime, comment="When these values took effect (UTC)"),
+    Column("valid_to_time", ViewTime, comment="When they ended (UTC, exclusive): the model "
+           "left the catalog or changed; NULL while they hold"),
+    Column("catalog_version", Text, comment=_VERSION),
+    Column("snapshot_id", Integer, comment=_SNAPSHOT_ID),
+)
+
+_CHANGE_COLUMNS = (
+    ("previous_catalog_version", Text, "The catalog_version of the state before"),
+    ("catalog_version", Text, "The catalog_version of the state after"),
+    ("from_snapshot_id", Integer, "The snapshot before (`snapshots.id`)"),
+    ("to_snapshot_id", Integer, "The snapshot after (`snapshots.id`)"),
+    ("observation_id", Integer, "The observation of the transition (`observations.id`)"),
+)
+
+price_changes_view = _view(
+    "price_changes",
+    "Every price change, when first observed, with the prices as numbers",
+    Column("source", Text, comment="The source's name (`sources.name`)"),
+    Column("observed_at", ViewTime, comment="When the change was first observed (UTC)"),
+    Column("model", Text, comment="The model id"),
+    Column("provider", Text, comment="The provider's name"),
+    Column("field", Text, comment="input_price or output_price"),
+    Column("old_price", Float, comment="The price before, USD per 1M tokens"),
+    Column("new_price", Float, comment="The price after, USD per 1M tokens"),
+    Column("change_pct", Float, comment="The change in percent of the old price; NULL from "
+           "a price of 0"),
+    *(Column(name, kind, comment=text) for name, kind, text in _CHANGE_COLUMNS),
+)
+
+policy_changes_view = _view(
+    "policy_changes",
+    "Every data-policy change, when first observed, weakenings flagged",
+    Column("source", Text, comment="The source's name (`sources.name`)"),
+    Column("observed_at", ViewTime, comment="When the change was first observed (UTC)"),
+    Column("model", Text, comment="The model id"),
+    Column("provider", Text, comment="The provider's name"),
+    Column("old_policy", Text, comment="The data policy before (NULL: unknown)"),
+    Column("new_policy", Text, comment="The data policy after (NULL: unknown)"),
+    Column("weakened", Boolean, comment="A move down zdr > no_training > none"),
+    Column("became_unknown", Boolean, comment="A documented policy became NULL or an "
+           "undocumented value"),
+    *(Column(name, kind, comment=text) for name, kind, text in _CHANGE_COLUMNS),
+)
+
+VIEWS: dict[str, Table] = {
+    view.name: view
+    for view in (current_offers_view, offer_history_view, price_changes_view,
+                 policy_changes_view, model_history_view)
+}

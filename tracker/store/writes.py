@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, insert, text, update
+from sqlalchemy import Connection, bindparam, delete, insert, text, update
 
 from tracker.catalog import Catalog, Model, Provider, decimal_text, digest_of
 from tracker.diff import Change
 from tracker.store import rawbody, reads
 from tracker.store.schema import (
+    changelogs,
     changes,
     model_states,
     notifications,
@@ -54,6 +55,20 @@ def ensure_source(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+def delete_source(conn: Connection, source_id: int) -> None:
+    """Remove a source and its whole history: its rows in every table that has a
+    `source_id` (dependents first), then the source itself. `tracker demo` does this to its
+    own source before it lays the demo history again into a database the user named."""
+    from tracker.store.schema import metadata
+
+    conn.execute(update(snapshots).where(snapshots.c.source_id == source_id)
+                 .values(raw_base_id=None))  # the bodies' deltas point between snapshots
+    for table in reversed(metadata.sorted_tables):
+        if table is not sources and "source_id" in table.c:
+            conn.execute(delete(table).where(table.c.source_id == source_id))
+    conn.execute(delete(sources).where(sources.c.id == source_id))
+
+
 # --- snapshots ---
 
 
@@ -74,18 +89,21 @@ def insert_snapshot(
     raw: bytes,
     observed_at: datetime,
     base: tuple[int, Catalog, bytes] | None,
+    version_reused: bool = False,
 ) -> int:
     """Store a new snapshot: its row, its compressed body, and the interval rows that change.
 
     `base` is the newest existing snapshot of the source (id, catalog, raw body): intervals
-    continue from it, and the raw body is stored as a delta against its body.
+    continue from it, and the raw body is stored as a delta against its body. A snapshot's
+    identity is its content hash; its catalog_version is its label (`version_reused` when
+    that version already labelled another content).
     """
     keyframe = base is None or reads.snapshot_count(conn, source) % rawbody.KEYFRAME_EVERY == 0
     base_raw = None if keyframe or base is None else base[2]
     result = conn.execute(
         insert(snapshots).values(
             source_id=source,
-            identity=catalog.catalog_version or content_hash,
+            identity=content_hash,
             catalog_version=catalog.catalog_version,
             content_hash=content_hash,
             first_observed_at=observed_at,
@@ -97,6 +115,7 @@ def insert_snapshot(
             raw_base_id=None if base_raw is None or base is None else base[0],
             raw_size=len(raw),
             raw_sha256=hashlib.sha256(raw).hexdigest(),
+            version_reused=version_reused,
         )
     )
     new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -249,6 +268,32 @@ def record_changes(
             for c in records
         ],
     )
+
+
+# --- changelog delivery (the changelogs table) ---
+
+
+def owe_changelog(conn: Connection, *, source_id: int, observation_id: int,
+                  directory: str) -> None:
+    """Record that the transition of `observation_id` owes its changelogs to `directory`
+    (in the transaction that stores the transition: the debt commits with it)."""
+    conn.execute(insert(changelogs).values(
+        source_id=source_id, observation_id=observation_id, directory=directory,
+        failed_attempts=0,
+    ))
+
+
+def changelog_written(conn: Connection, changelog_id: int, at: datetime) -> None:
+    """The changelog's files are in place."""
+    conn.execute(update(changelogs).where(changelogs.c.id == changelog_id).values(
+        written_at=at, last_attempt_at=at, last_error=None))
+
+
+def changelog_failed(conn: Connection, changelog_id: int, at: datetime, error: str) -> None:
+    """Writing the changelog's files failed: one more failed attempt, and its error."""
+    conn.execute(update(changelogs).where(changelogs.c.id == changelog_id).values(
+        last_attempt_at=at, last_error=error,
+        failed_attempts=changelogs.c.failed_attempts + 1))
 
 
 # --- notification delivery state ---

@@ -1,4 +1,4 @@
-"""One run at a time: concurrent `tracker fetch` processes, the run lock, exit code 5.
+"""One run at a time: concurrent `tracker fetch` processes and the run lock.
 
 Reads like an operator's bad day: cron and a manual run (or eight of them) start together,
 and the database still holds exactly one snapshot per version and one observation per run.
@@ -7,13 +7,11 @@ and the database still holds exactly one snapshot per version and one observatio
 from __future__ import annotations
 
 import subprocess
-import threading
-import time
 from typing import Any
 
 import pytest
 from support.builders import base_catalog
-from support.cli import Tracker, TrackerProcess
+from support.cli import TrackerProcess
 from support.db import rows
 from support.server import CatalogServer
 
@@ -78,54 +76,6 @@ def _cheaper(version: str) -> dict[str, Any]:
     return payload
 
 
-@pytest.fixture
-def hold_lock(database_url: str) -> Any:
-    """Hold the run lock of a source from this process, as a long run elsewhere would;
-    `hold(source)` returns once the lock is held, and gives back a function that releases it."""
-    from tracker.locking import run_lock
-    from tracker.store.db import open_database
-
-    engine = open_database(database_url)
-    releases: list[threading.Event] = []
-    threads: list[threading.Thread] = []
-
-    def hold(source: str) -> Any:
-        taken, release = threading.Event(), threading.Event()
-
-        def body() -> None:
-            with run_lock(engine, source, timeout=5):
-                taken.set()
-                release.wait(60)
-
-        thread = threading.Thread(target=body, daemon=True)
-        thread.start()
-        releases.append(release)
-        threads.append(thread)
-        assert taken.wait(10)
-        return release.set
-
-    yield hold
-    for release in releases:
-        release.set()
-    for thread in threads:
-        thread.join(30)
-    engine.dispose()
-
-
-def test_a_run_that_cannot_get_the_lock_exits_5_with_one_line(
-    tracker: Tracker, server: CatalogServer, database_url: str, hold_lock: Any
-) -> None:
-    server.serve(base_catalog())
-    hold_lock("auriko")
-    result = tracker("fetch", "--lock-timeout", "0.5", check=5)
-    assert result.stderr.count("\n") == 1
-    assert "another run of source 'auriko' is in progress" in result.stderr
-    assert "gave up after waiting 0.5 s" in result.stderr
-    # Nothing was fetched or recorded: the run never started.
-    assert server.requests == []
-    assert rows(database_url, "SELECT id FROM observations") == []
-
-
 @pytest.mark.slow
 def test_a_second_run_waits_for_the_first_then_goes_ahead(
     tracker_process: TrackerProcess, server: CatalogServer, database_url: str, hold_lock: Any
@@ -141,41 +91,3 @@ def test_a_second_run_waits_for_the_first_then_goes_ahead(
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "first snapshot v1 stored" in out
-
-
-def test_the_lock_is_per_source(
-    tracker: Tracker, server: CatalogServer, database_url: str, hold_lock: Any
-) -> None:
-    server.serve(base_catalog())
-    hold_lock("some-other-source")
-    tracker("fetch", "--lock-timeout", "0")
-
-
-def test_the_sqlite_lock_file_sits_next_to_the_database(tmp_path: Any) -> None:
-    from tracker.locking import sqlite_lock_path
-    from tracker.store.db import create_db_engine
-
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
-    assert sqlite_lock_path(engine, "auriko") == tmp_path / "tracker.db-run-auriko.lock"
-    odd = sqlite_lock_path(engine, "a/b c")
-    assert odd is not None and odd.parent == tmp_path and "/" not in odd.name[len("tracker"):]
-    assert sqlite_lock_path(create_db_engine("sqlite://"), "auriko") is None
-
-
-def test_a_stopping_scheduler_stops_waiting_for_the_lock(
-    database_url: str, hold_lock: Any
-) -> None:
-    from tracker.errors import LockBusyError
-    from tracker.locking import run_lock
-    from tracker.store.db import open_database
-
-    hold_lock("auriko")
-    engine = open_database(database_url)
-    cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()
-    began = time.monotonic()
-    with pytest.raises(LockBusyError, match="stopped while waiting"), \
-            run_lock(engine, "auriko", timeout=30, cancel=cancel):
-        pass
-    assert time.monotonic() - began < 5
-    engine.dispose()

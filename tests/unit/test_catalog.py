@@ -32,7 +32,7 @@ def test_unknown_fields_are_kept_at_every_level() -> None:
     assert parsed.models["m"].providers["p"].extra == {"region": "eu", "limits": {"rpm": 60}}
 
 
-def test_identity_is_the_version_else_an_order_free_content_hash() -> None:
+def test_identity_is_an_order_free_content_hash_and_the_version_only_a_label() -> None:
     payload = base_catalog(version=None)
     reordered = json.loads(json.dumps(payload))
     reordered["data"].reverse()
@@ -41,7 +41,9 @@ def test_identity_is_the_version_else_an_order_free_content_hash() -> None:
     reordered["catalog_age_seconds"] = 12345
     a, b = parse_catalog(body(payload)), parse_catalog(body(reordered))
     assert a.identity == b.identity == a.content_hash
-    assert parse_catalog(body(base_catalog("v9"))).identity == "v9"
+    labelled = parse_catalog(body(base_catalog("v9")))
+    assert labelled.identity == labelled.content_hash == a.content_hash
+    assert labelled.catalog_version == "v9"
 
 
 def test_float_noise_is_not_a_difference() -> None:

@@ -1,79 +1,22 @@
 """Notifications: after a run that found changes, Apprise delivers a short Markdown summary.
 
-A loopback HTTP receiver stands in for Slack & co.: Apprise's JSON notification
-(`json://127.0.0.1:PORT/path`) posts `{"title", "message", "type", ...}` to it. The tests drive
+A loopback HTTP receiver (tests/support/receiver.py) stands in for Slack & co. The tests drive
 `tracker fetch` as cron would and read what arrived.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.builders import base_catalog, model, provider
 from support.cli import Tracker
+from support.receiver import Receiver
 from support.server import CatalogServer, Reply
 
-from tracker.config import NotifyRule, split_notify_urls
-from tracker.logs import redact_url
-from tracker.notify import matches
-from tracker.reports.phrases import markdown_line
-
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-class Receiver:
-    """Collects the POSTs Apprise makes; `fail(path, ...)` scripts error statuses."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, Any]]] = []
-        self._statuses: dict[str, list[int]] = {}
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = json.loads(self.rfile.read(length) or b"{}")
-                with outer._lock:
-                    outer.posts.append((self.path, payload))
-                    queue = outer._statuses.get(self.path)
-                    status = queue.pop(0) if queue else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"json://127.0.0.1:{self._server.server_address[1]}{path}"
-
-    def fail(self, path: str, *statuses: int) -> None:
-        self._statuses.setdefault(path, []).extend(statuses)
-
-    def messages(self, path: str) -> list[dict[str, Any]]:
-        return [payload for where, payload in self.posts if where == path]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    srv = Receiver()
-    yield srv
-    srv.close()
 
 
 def configure(tmp_path: Path, text: str) -> str:
@@ -256,59 +199,3 @@ def test_no_notify_sends_nothing(
     tracker("fetch", extra_env=env)
     tracker("fetch", "--no-notify", extra_env=env)
     assert receiver.posts == []
-
-
-# --- the pieces ---
-
-
-def price(pct: float | None, provider_name: str = "openai", mid: str = "gpt-4o") -> dict[str, Any]:
-    return {"kind": "price_changed", "model": mid, "provider": provider_name,
-            "field": "input_price", "old": 1.0, "new": 2.0, "change_pct": pct}
-
-
-def policy(weakened: bool, became_unknown: bool = False) -> dict[str, Any]:
-    return {"kind": "data_policy_changed", "model": "m", "provider": "p", "field": "data_policy",
-            "old": "zdr", "new": None if became_unknown else "none", "weakened": weakened,
-            "became_unknown": became_unknown}
-
-
-def test_filter_rules() -> None:
-    rule = NotifyRule("r", min_price_change_pct=5)
-    assert matches(rule, price(-5.0)) and matches(rule, price(12.5))
-    assert not matches(rule, price(4.99))
-    assert matches(rule, price(None))  # a price that was 0: a new charge always counts
-
-    weak = NotifyRule("r", only_weakened_policies=True)
-    assert matches(weak, policy(True)) and matches(weak, policy(False, became_unknown=True))
-    assert not matches(weak, policy(False))
-    assert matches(weak, price(1.0))  # other kinds are not its business
-
-    kinds = NotifyRule("r", kinds=("model_removed",))
-    assert not matches(kinds, price(50.0))
-    assert not matches(NotifyRule("r", kinds=()), price(50.0))
-
-    added = {"kind": "model_added", "model": "gpt-5", "provider": None, "field": None,
-             "old": None, "new": {"id": "gpt-5", "providers": [{"name": "openai"}]}}
-    by_provider = NotifyRule("r", providers=("OpenAI",))
-    assert matches(by_provider, added) and matches(by_provider, price(1.0))
-    assert not matches(by_provider, price(1.0, provider_name="azure"))
-    by_model = NotifyRule("r", models=("gpt-*",))
-    assert matches(by_model, added) and not matches(by_model, price(1.0, mid="claude"))
-    top_level = {"kind": "field_changed", "model": None, "provider": None, "field": "tier",
-                 "old": 1, "new": 2}
-    assert not matches(by_model, top_level) and matches(NotifyRule("r"), top_level)
-
-
-def test_change_lines_escape_remote_strings() -> None:
-    line = markdown_line(price(-20.0, provider_name="a|b", mid="*evil*"))
-    assert line == r"**\*evil\***" + r" on a\|b: input price $1.00 → $2.00 (-20.0%)"
-    assert markdown_line(policy(False, became_unknown=True)) == (
-        "**m** on p: data policy zdr → unknown (**became unknown**)")
-
-
-def test_notify_url_lists_and_redaction() -> None:
-    assert split_notify_urls("json://a/x, slack://T/B/C  mailto://u:p@h?to=a@x,b@y") == [
-        "json://a/x", "slack://T/B/C", "mailto://u:p@h?to=a@x,b@y"]
-    assert split_notify_urls("  ") == []
-    assert redact_url("slack://TokenA/TokenB/TokenC/#chan") == "slack://…"
-    assert redact_url("json://user:pw@hooks.internal:8080/x") == "json://hooks.internal:8080/…"

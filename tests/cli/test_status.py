@@ -10,8 +10,6 @@ from support.builders import base_catalog, body
 from support.cli import Tracker
 from support.server import CatalogServer, Reply
 
-from tracker.timeutil import format_age
-
 
 def test_an_empty_database_is_stale_and_a_fresh_fetch_makes_it_healthy(
     tracker: Tracker, server: CatalogServer
@@ -76,12 +74,3 @@ def test_failures_in_a_row_and_the_last_change(
 def test_status_of_an_unknown_source_is_a_usage_error(tracker: Tracker) -> None:
     result = tracker("status", "--source", "nope", check=2)
     assert "unknown source 'nope'" in result.stderr
-
-
-def test_ages_read_like_people_write_them() -> None:
-    assert format_age(timedelta(seconds=42)) == "42s"
-    assert format_age(timedelta(minutes=12, seconds=5)) == "12m"
-    assert format_age(timedelta(hours=3)) == "3h"
-    assert format_age(timedelta(hours=3, minutes=5)) == "3h 5m"
-    assert format_age(timedelta(days=2, hours=4)) == "2d 4h"
-    assert format_age(None) == "never"

@@ -1,7 +1,7 @@
 """`tracker schedule`: runs on time in the foreground, one at a time, and stops cleanly.
 
-The end-to-end tests start the real process against the loopback server, watch it run, then
-send it SIGTERM in the middle of a run, as systemd does on `systemctl stop`.
+The tests start the real process against the loopback server, watch it run, then send it
+SIGTERM in the middle of a run, as systemd does on `systemctl stop`.
 """
 
 from __future__ import annotations
@@ -11,18 +11,13 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from support.builders import base_catalog, body
-from support.cli import Tracker, TrackerProcess, user_env
+from support.cli import TrackerProcess
 from support.db import rows
 from support.server import CatalogServer, Reply
-
-from tracker.config import ScheduleConfig
-from tracker.errors import UsageError
-from tracker.scheduler import Schedule, crontab_weekdays, resolve_schedule
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -129,63 +124,3 @@ def test_the_config_file_schedule_is_used(
         proc.kill()
     assert code == 0, err
     assert "schedule: every 1s;" in err
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    ((), "no schedule: give --cron EXPR or --every DURATION"),
-    (("--cron", "0 * * * *", "--every", "1h"), "give --cron or --every, not both"),
-    (("--cron", "61 * * * *"), "invalid cron expression '61 * * * *'"),
-    (("--cron", "* * *"), "a cron expression has 5 fields"),
-    (("--every", "soon"), "not a duration: 'soon'"),
-    (("--every", "0s"), "--every must be longer than 0 s"),
-    (("--every", "1h", "--timezone", "Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
-])
-def test_schedule_usage_errors_exit_2(args: tuple[str, ...], message: str,
-                                      tmp_path: Path) -> None:
-    result = Tracker(user_env(tmp_path), tmp_path)("schedule", *args, check=False)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr
-    assert result.stderr.count("\n") == 1
-
-
-# --- the pieces ---
-
-
-def test_crontab_weekdays_count_from_sunday_as_cron_does() -> None:
-    assert crontab_weekdays("*") == "*"
-    assert crontab_weekdays("0") == crontab_weekdays("7") == "sun"
-    assert crontab_weekdays("1-5") == "mon,tue,wed,thu,fri"
-    assert crontab_weekdays("mon-fri") == "mon,tue,wed,thu,fri"
-    assert crontab_weekdays("*/2") == "sun,tue,thu,sat"
-    assert crontab_weekdays("5-0") == crontab_weekdays("fri-sun") == "fri,sat,sun"
-    with pytest.raises(ValueError):
-        crontab_weekdays("8")
-
-
-def test_a_weekly_cron_fires_on_the_crontab_weekday() -> None:
-    from datetime import UTC, datetime
-
-    from tracker.scheduler import build_trigger
-
-    trigger = build_trigger(Schedule(cron="0 9 * * 1", timezone="UTC"))  # Mondays 09:00
-    after = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
-    fire = trigger.get_next_fire_time(None, after)
-    assert fire.weekday() == 0 and (fire.hour, fire.minute) == (9, 0)
-
-
-def test_flags_beat_the_config_file_schedule() -> None:
-    config = ScheduleConfig(cron="0 * * * *", jitter=timedelta(minutes=5), initial_run=False)
-    plan = resolve_schedule(config, every=timedelta(seconds=30))
-    assert plan.cron is None and plan.every == timedelta(seconds=30)
-    assert plan.jitter == timedelta(minutes=5) and plan.initial_run is False
-    assert plan.describe() == "every 30s, jitter up to 5m"
-    assert resolve_schedule(config).describe() == "cron '0 * * * *', jitter up to 5m"
-    assert resolve_schedule(config, initial_run=True).initial_run is True
-    with pytest.raises(UsageError):
-        resolve_schedule(ScheduleConfig())
-
-
-@pytest.mark.parametrize("command", ["schedule", "status"])
-def test_the_new_commands_have_help_with_an_example(command: str, tmp_path: Path) -> None:
-    result = Tracker(user_env(tmp_path), tmp_path)(command, "--help")
-    assert "Example" in result.stdout
