@@ -106,9 +106,14 @@ def verify(database_url: str, parsed: dict[str, Any], source: str = "auriko") ->
                     [c.record for c in reads.changes_of(conn, [row.id])])
                 checked["changes"] += len(expected)
                 if stored_records != expected:
+                    first = next((i for i, (a, b) in enumerate(zip(stored_records, expected))
+                                  if a != b), min(len(stored_records), len(expected)))
+                    shown = [r[first] if first < len(r) else None
+                             for r in (stored_records, expected)]
                     problems.append(
                         f"observation {row.id} ({sha[:12]}): {len(stored_records)} stored "
-                        f"change records differ from the {len(expected)} of a scratch diff")
+                        f"change records differ from the {len(expected)} of a scratch diff; "
+                        f"the first, #{first}: stored {shown[0]}, from scratch {shown[1]}")
     finally:
         engine.dispose()
     return {"checked": checked, "problems": problems}

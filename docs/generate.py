@@ -17,11 +17,16 @@ What goes between the markers, by the words after `generated:`:
 - `schema TABLE`: the columns of TABLE (tracker/store/schema.py) with their types on SQLite
   and PostgreSQL, then its unique constraints and indexes. Every table needs one, in
   docs/schema.md, under a heading that names each of its columns in backquotes.
+  `schema VIEW`: a view's description and columns, with what each holds (the comments of
+  tracker/store/schema.py's VIEWS). Every view needs one, in docs/schema.md.
 - `schema-revision`: the newest schema revision (tracker/store/db.py's HEAD_REVISION).
 - `changelog-sample`: `tracker diff --format md` for the demo's first two catalogs, observed
   at the dates their versions carry.
 - `change-kinds`: every change kind, in the order records are sorted
   (tracker/vocabulary.py's ChangeKind).
+
+Beyond the regions, the check wants a row for every `tracker.ExitCode` in the exit-code table
+of docs/commands.md.
 
 The test suite runs `check()` (tests/unit/test_docs_generated.py): the docs cannot drift from
 the code without a failing test.
@@ -98,6 +103,14 @@ def help_text(path: tuple[str, ...]) -> str:
     return "```text\n" + command.get_help(context).rstrip() + "\n```\n"
 
 
+def _dialects() -> tuple[Any, Any]:
+    """SQLite's and PostgreSQL's dialects, to spell column types as each backend does."""
+    from sqlalchemy.dialects.postgresql.base import PGDialect
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+
+    return SQLiteDialect(), PGDialect()  # type: ignore[no-untyped-call]
+
+
 def _type_name(column: Any, dialect: Any) -> str:
     return str(column.type.compile(dialect=dialect))
 
@@ -112,9 +125,15 @@ def _default(column: Any) -> str | None:
     text = getattr(arg, "text", None)
     if isinstance(text, str):
         return text
-    from sqlalchemy.dialects import postgresql
+    return str(arg.compile(dialect=_dialects()[1])) if arg is not None else None
 
-    return str(arg.compile(dialect=postgresql.dialect())) if arg is not None else None
+
+def views() -> dict[str, Any]:
+    """The views the migrations create, as tracker/store/schema.py declares them."""
+    from tracker.store import schema
+
+    found: dict[str, Any] = getattr(schema, "VIEWS", {})
+    return found
 
 
 def schema_columns(table_name: str) -> list[str]:
@@ -125,15 +144,36 @@ def schema_columns(table_name: str) -> list[str]:
     return [column.name for column in metadata.tables[table_name].columns]
 
 
+def schema_view(view_name: str) -> str:
+    """A view's description, then its columns on both backends and what each holds."""
+    from sqlalchemy import Float
+
+    sqlite, postgresql = _dialects()
+    view = views()[view_name]
+    lines = ["| column | SQLite | PostgreSQL | what it holds |", "| --- | --- | --- | --- |"]
+    for column in view.columns:
+        meaning = " ".join((column.comment or "").split()).replace("|", "\\|")
+        if isinstance(column.type, Float):  # the views CAST prices to these
+            types = ("REAL", "DOUBLE PRECISION")
+        else:
+            types = (_type_name(column, sqlite), _type_name(column, postgresql))
+        lines.append(f"| `{column.name}` | `{types[0]}` | `{types[1]}` | {meaning} |")
+    about = " ".join((view.comment or "").split())
+    return "\n" + (f"{about}.\n\n" if about else "") + "\n".join(lines) + "\n\n"
+
+
 def schema_table(table_name: str) -> str:
-    """The columns of a table on both backends, then its constraints and indexes."""
+    """The columns of a table on both backends, then its constraints and indexes (a view:
+    its columns and what each holds)."""
     from sqlalchemy import UniqueConstraint
-    from sqlalchemy.dialects import postgresql, sqlite
 
     from tracker.store.schema import metadata
 
+    if table_name not in metadata.tables and table_name in views():
+        return schema_view(table_name)
     schema_columns(table_name)  # raises for an unknown table
     table = metadata.tables[table_name]
+    sqlite, postgresql = _dialects()
     lines = ["| column | SQLite | PostgreSQL | null | key |", "| --- | --- | --- | --- | --- |"]
     for column in table.columns:
         keys = []
@@ -146,8 +186,8 @@ def schema_table(table_name: str) -> str:
         default = _default(column)
         if default is not None:
             keys.append(f"default `{default}`")
-        sqlite_type = _type_name(column, sqlite.dialect())
-        postgres_type = _type_name(column, postgresql.dialect())
+        sqlite_type = _type_name(column, sqlite)
+        postgres_type = _type_name(column, postgresql)
         null = "yes" if column.nullable and not column.primary_key else "no"
         lines.append(f"| `{column.name}` | `{sqlite_type}` | `{postgres_type}` | {null} | "
                      f"{', '.join(keys)} |")
@@ -157,13 +197,13 @@ def schema_table(table_name: str) -> str:
                      key=lambda c: str(c.name))
     for unique in uniques:
         columns = ", ".join(f"`{c.name}`" for c in unique.columns)
-        notes.append(f"Unique on ({columns}).")
+        notes.append(f"- unique `{unique.name}` on ({columns})")
     for index in sorted(table.indexes, key=lambda i: str(i.name)):
         columns = ", ".join(f"`{c.name}`" for c in index.columns)
-        notes.append(f"Index `{index.name}` on ({columns}).")
+        notes.append(f"- index `{index.name}` on ({columns})")
     text = "\n" + "\n".join(lines) + "\n"
     if notes:
-        text += "\n" + " ".join(notes) + "\n"
+        text += "\n" + "\n".join(notes) + "\n"
     return text + "\n"
 
 
@@ -294,9 +334,24 @@ def run(root: Path = ROOT, *, write: bool) -> Outcome:
             outcome.problems.append(
                 f"docs/commands.md has no --help of `{' '.join(('tracker', *path))}`: put "
                 f"<!-- generated: {spec} --> and <!-- /generated --> where it belongs")
+    from tracker.errors import ExitCode
+
+    commands_text = commands_page.read_text(encoding="utf-8") if commands_page.exists() else ""
+    for code in ExitCode:
+        if not re.search(rf"^\| `{code.value}` \| `ExitCode\.{code.name}` \|", commands_text,
+                         re.M):
+            outcome.problems.append(
+                f"docs/commands.md, Exit codes: no row `| `{code.value}` | "
+                f"`ExitCode.{code.name}` | what it means |`")
     from tracker.store.schema import metadata
 
     schema_text = schema_page.read_text(encoding="utf-8") if schema_page.exists() else ""
+    for view in views():
+        spec = f"schema {view}"
+        if schema_page not in found.get(spec, []):
+            outcome.problems.append(
+                f"docs/schema.md has no view `{view}`: put <!-- generated: {spec} --> and "
+                "<!-- /generated --> under a heading of its own")
     for table in metadata.tables:
         spec = f"schema {table}"
         if schema_page not in found.get(spec, []):

@@ -581,5 +581,5 @@ def summary(diff: dict[str, Any]) -> str:
     if not view.total:
         return f"{head}: no changes."
     text = f"{head}: {count_text(diff.get('changes') or [])}."
-    moves = biggest_moves(view, 2)
+    moves = biggest_moves(view)
     return f"{text} {moves}" if moves else text

@@ -135,13 +135,12 @@ def _impact_causes(row: dict[str, Any], net: list[dict[str, Any]]) -> str:
         field_name = f"effective.{row.get('floor')}"
         record = next((c for c in net if c.get("kind") == "effective_price_changed"
                        and c.get("model") == model and c.get("field") == field_name), None)
-        if record is not None:
-            return effective_reason(record, net)
-        offers = [str(p) for p in (row.get("old_provider"), row.get("new_provider")) if p]
-        words = cause_phrases(model, offers, causes, net) or [_kind_words(causes)]
-        if len(set(offers)) == 2:
-            words.append(f"now priced at {offers[1]}")
-        return "; ".join(words)
+        if record is None:  # the report has no records at this floor: the row's own
+            old, new = row.get("old_provider"), row.get("new_provider")
+            record = {"kind": "effective_price_changed", "model": model, "field": field_name,
+                      "old": {"provider": old} if old else None,
+                      "new": {"provider": new} if new else None, "causes": causes}
+        return effective_reason(record, net)
     words = cause_phrases(model, [str(row.get("provider"))], causes, net)
     return "; ".join(words) or _kind_words(causes)
 
@@ -156,7 +155,7 @@ def _impact(impact: dict[str, Any], net: list[dict[str, Any]]) -> ImpactView:
                 "down" if isinstance(delta, int | float) and delta < 0 else "")
         old_at, new_at = row.get("old_provider") or "", row.get("new_provider") or ""
         priced = (old_at if old_at == new_at else
-                  f"{old_at or 'none'} → {new_at or 'none'}")
+                  f"{old_at or 'none'} → {new_at or 'none'}") or "—"
         lines.append(ImpactLine(
             model=str(row.get("model") or ""), provider=str(row.get("provider") or ""),
             floor=str(row.get("floor") or ""),

@@ -40,13 +40,21 @@ __all__ = [
 
 def outcome_sentence(run: Mapping[str, Any]) -> str:
     """What one poll came to, in words: `unchanged (v3, 12 models)`, `first snapshot v1
-    stored (12 models)`, `new snapshot v4`, `returned to earlier snapshot v2` (plain text)."""
+    stored (12 models)`, `new snapshot v4`, `returned to earlier snapshot v2` (plain text).
+    A state served under another version than its label says so: `unchanged (v3, 12 models;
+    served as v4)`."""
     snap = run.get("to")
     label = plain_text(snapshot_label(snap)) if snap else "?"
     count = snap.get("model_count", 0) if snap else 0
     outcome = run.get("outcome")
+    served = run.get("served_version")
+    alias = ""
+    if served and snap and served != snap.get("catalog_version"):
+        alias = f"served as {plain_text(served)}"
     if outcome == "unchanged":
-        return f"unchanged ({label}, {count} models)"
+        return f"unchanged ({label}, {count} models{'; ' + alias if alias else ''})"
+    if alias:
+        label += f" ({alias})"
     if run.get("from") is None and outcome in ("new", "reverted"):
         return f"first snapshot {label} stored ({count} models)"
     if outcome == "new":
@@ -59,10 +67,12 @@ def outcome_sentence(run: Mapping[str, Any]) -> str:
 def run_text(run: Mapping[str, Any]) -> str:
     """A fetch or ingest result (`RunResult.to_json()`): the sentence, the change summary of a
     transition, and the changelogs written."""
-    from .changelog import summary
-
     line = f"{plain_text(run.get('source'))}: {outcome_sentence(run)}"
     if run.get("from") is not None and run.get("outcome") in ("new", "reverted"):
+        # Only a transition has a summary: an unchanged poll (most cron runs) never loads
+        # the changelog module and Jinja2 behind it.
+        from .changelog import summary
+
         line += f". {summary(dict(run))}"
     lines = [line] + [f"  wrote {path}" for path in run.get("changelogs") or ()]
     return "\n".join(lines)

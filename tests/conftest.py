@@ -154,6 +154,10 @@ def tracker(tracker_env: dict[str, str], tmp_path: Path) -> Tracker:
 
 
 @pytest.fixture
-def tracker_process(tracker_env: dict[str, str], tmp_path: Path) -> TrackerProcess:
-    """The same CLI as `tracker`, but each call a `python -m tracker` process of its own."""
+def tracker_process(request: pytest.FixtureRequest, tracker_env: dict[str, str],
+                    tmp_path: Path) -> TrackerProcess:
+    """The same CLI as `tracker`, but each call a `python -m tracker` process of its own
+    (for tests marked slow: `pytest -m "not slow"` leaves them out)."""
+    if request.node.get_closest_marker("slow") is None:
+        pytest.fail("a test that starts tracker processes is marked slow", pytrace=False)
     return TrackerProcess(env=tracker_env, cwd=tmp_path)

@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.errors import (
     AuthError,
+    ChangelogWriteError,
     ConfigError,
     ExitCode,
     LockBusyError,
     NotFoundError,
     PayloadError,
     RemoteError,
+    StorageError,
     SuspiciousCatalogError,
     TrackerError,
     UnhealthyError,
@@ -37,7 +39,9 @@ from tracker.vocabulary import Change, ChangeKind, Diff, Outcome, SnapshotJSON
 if TYPE_CHECKING:
     from tracker.api import Tracker
     from tracker.config import Settings, SourceConfig
+    from tracker.datasette_meta import DatasetteMetadata
     from tracker.effective import EffectiveOffer
+    from tracker.exports import ExportResult
     from tracker.gitimport import ImportSummary
     from tracker.history import (
         AuditRecord,
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
         WindowReport,
     )
     from tracker.pipeline import RunResult
+    from tracker.price_lookup import HeldOffer, PriceAt
     from tracker.publish import SiteResult
     from tracker.runner import RunReport, SourceOutcome
     from tracker.status import SourceStatus, StatusReport
@@ -78,6 +83,10 @@ _LAZY = {
     "SourceStatus": "tracker.status",
     "StatusReport": "tracker.status",
     "SnapshotInfo": "tracker.store.reads",
+    "PriceAt": "tracker.price_lookup",
+    "HeldOffer": "tracker.price_lookup",
+    "ExportResult": "tracker.exports",
+    "DatasetteMetadata": "tracker.datasette_meta",
     "Window": "tracker.windows",
 }
 
@@ -86,19 +95,24 @@ __all__ = [
     "AuthError",
     "Change",
     "ChangeKind",
+    "ChangelogWriteError",
     "ConfigError",
     "CostImpact",
     "CurrentPolicies",
+    "DatasetteMetadata",
     "Diff",
     "EffectiveOffer",
     "EffectiveReport",
+    "ExportResult",
     "ExitCode",
+    "HeldOffer",
     "ImportSummary",
     "LockBusyError",
     "ModelHistory",
     "NotFoundError",
     "Outcome",
     "PayloadError",
+    "PriceAt",
     "RemoteError",
     "RunReport",
     "RunResult",
@@ -111,6 +125,7 @@ __all__ = [
     "SourceReport",
     "SourceStatus",
     "StatusReport",
+    "StorageError",
     "SuspiciousCatalogError",
     "Tracker",
     "TrackerError",

@@ -22,11 +22,11 @@ Settings follow the guide: arguments beat environment variables, which beat the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tracker.config import Settings, SourceConfig, load_settings
 from tracker.errors import ConfigError, UsageError
@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tracker.client import ClientOptions
+    from tracker.datasette_meta import DatasetteMetadata
     from tracker.demo import DemoResult
+    from tracker.exports import ExportResult
     from tracker.gitimport import ImportSummary
     from tracker.history import (
         AuditRecord,
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
         WindowReport,
     )
     from tracker.pipeline import Pipeline, RunResult
+    from tracker.price_lookup import PriceAt
     from tracker.publish import SiteResult
     from tracker.runner import RunReport
     from tracker.scheduler import Schedule
@@ -551,6 +554,146 @@ class Tracker:
             known = ", ".join(sorted(self.settings.sources))
             raise ConfigError(f"unknown source {source!r} (configured: {known})")
         return report
+
+    # --- the history as data ---
+
+    def price(self, model: str, *, provider: str | None = None, at: When | None = None,
+              source: str | None = None) -> PriceAt:
+        """The offer(s) of `model` that held at `at` (default: now), each with the interval
+        ``[from, to)`` its price and policy held: the state at `at` is the latest one observed
+        at or before it. This is `tracker price`, the lookup that prices a past request.
+
+        >>> from tracker.demo import demo_catalogs
+        >>> with Tracker.open("sqlite://", environ={}) as t:
+        ...     for day, body in enumerate(demo_catalogs()[:2], start=1):
+        ...         _ = t.ingest(body, observed_at=f"2026-11-0{day}T09:00Z")
+        ...     held = t.price("deepseek-v3.1", provider="deepinfra", at="2026-11-01T12:00Z")
+        >>> [(o["provider"], o["input_price"], o["from"], o["to"])
+        ...  for o in held.to_json()["offers"]]
+        [('deepinfra', 0.25, '2026-11-01T09:00:00Z', '2026-11-02T09:00:00Z')]
+
+        An unknown model raises `NotFoundError` naming the closest ids; so does a model that
+        was not listed at that moment (saying when it was).
+        """
+        from tracker.price_lookup import price_at
+        from tracker.timeutil import now, parse_when
+
+        moment = (parse_when(at) if isinstance(at, str) else at) or now()
+        names, configured = self._read_sources((source,) if source else ())
+        return price_at(self.reader, names[0], model, moment, provider=provider,
+                        configured=configured)
+
+    def export(self, kind: str, output: str | Path | TextIO, *, since: When | None = None,
+               until: When | None = None, sources: Sequence[str] = (),
+               fmt: str = "jsonl") -> ExportResult:
+        """Write the history as rows (`offers`, `models`, `changes` or `observations`; see
+        `tracker.exports`) to `output`, a path or a text stream, as JSON Lines or CSV
+        (`fmt`). Rows are streamed from the database and written as they come; a path is
+        written atomically (a reader sees the old file or the whole new one). This is
+        `tracker export`.
+
+        >>> import io
+        >>> from tracker.demo import demo_catalogs
+        >>> out = io.StringIO()
+        >>> with Tracker.open("sqlite://", environ={}) as t:
+        ...     for day, body in enumerate(demo_catalogs()[:2], start=1):
+        ...         _ = t.ingest(body, observed_at=f"2026-11-0{day}T09:00Z")
+        ...     result = t.export("changes", out, fmt="csv")
+        >>> result.rows, out.getvalue().splitlines()[0][:40]
+        (7, 'source,observed_at,kind,model,provider,f')
+        """
+        from tracker.exports import COLUMNS, ExportResult, check_kind, export_rows
+        from tracker.reports.export import export_lines
+
+        check_kind(kind, fmt)
+        bounded = since is not None or until is not None
+        window = self.window(since, until) if bounded else None
+        names = self.source_names(sources)
+        count = 0
+        with self.reader.connect() as conn:
+            def counted() -> Iterator[dict[str, Any]]:
+                nonlocal count
+                for row in export_rows(conn, kind, names, window.since if window else None,
+                                       window.until if window else None):
+                    count += 1
+                    yield row
+
+            lines = export_lines(counted(), COLUMNS[kind], fmt)
+            if isinstance(output, str | Path):
+                from tracker.publish import write_lines_atomically
+
+                path = Path(output)
+                write_lines_atomically(path, lines)
+                return ExportResult(kind, fmt, count, tuple(names), path)
+            for line in lines:
+                output.write(line)
+        return ExportResult(kind, fmt, count, tuple(names))
+
+    def datasette_metadata(self, database: str | None = None) -> DatasetteMetadata:
+        """A Datasette `metadata.json` for this database (`tracker.datasette_meta`): titles,
+        column descriptions and units, the storage tables hidden, three canned queries.
+        `database` is the name Datasette serves it under: the file name without `.db`
+        (default: the configured SQLite file's, else `tracker`).
+
+        >>> with Tracker.open("sqlite:////var/lib/tracker/catalog.db", environ={}) as t:
+        ...     list(t.datasette_metadata().to_json()["databases"])
+        ['catalog']
+        """
+        from tracker.datasette_meta import datasette_metadata
+        from tracker.store.db import sqlite_file
+
+        if database is None:
+            path = sqlite_file(self.settings.database_url)
+            database = path.stem if path is not None else "tracker"
+        return datasette_metadata(database)
+
+    def complete(self, kind: str, incomplete: str = "", *,
+                 source: str | None = None) -> list[str]:
+        """Shell completions from the database: source names (`kind` "source"), model ids
+        ("model") or snapshot references ("snapshot": latest, previous and the labels, newest
+        first) that start with `incomplete`. Never creates, migrates or waits for the
+        database, and never fails: nothing is found when it is missing, busy or unreadable.
+
+        >>> with Tracker.open("sqlite:////no/such/tracker.db", environ={}) as t:
+        ...     t.complete("source", "au"), t.complete("model", "gpt")
+        (['auriko'], [])
+        """
+        from tracker.config import DEFAULT_SOURCE
+        from tracker.store import reads
+        from tracker.store.db import open_quick_reader
+        from tracker.vocabulary import snapshot_label
+
+        found: list[str] = []
+        if kind == "source":
+            found = sorted(self.settings.sources)
+        elif kind == "snapshot":
+            found = ["latest", "previous"]
+        try:
+            engine = open_quick_reader(self.settings.database_url)
+        except Exception:
+            engine = None
+        if engine is not None:
+            try:
+                with engine.connect() as conn:
+                    stored = reads.source_ids(conn)
+                    if kind == "source":
+                        found = sorted(set(found) | set(stored))
+                    else:
+                        name = source or (next(iter(stored)) if len(stored) == 1
+                                          else DEFAULT_SOURCE)
+                        source_id = stored.get(name)
+                        if source_id is not None and kind == "model":
+                            found = reads.model_ids_starting(conn, source_id, incomplete)
+                        elif source_id is not None and kind == "snapshot":
+                            labels = (snapshot_label(row.catalog_version, row.content_hash)
+                                      for row in reads.snapshot_names(conn, source_id))
+                            found = list(dict.fromkeys([*found, *labels]))
+            except Exception:  # busy, locked or unreadable: complete to what there is
+                found = [value for value in found if value in ("latest", "previous")
+                         or value in self.settings.sources]
+            finally:
+                engine.dispose()
+        return [value for value in found if value.startswith(incomplete)]
 
     # --- migrations ---
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 
@@ -308,7 +308,10 @@ def schedule(app: AppContext, cron: str | None, every: str | None, jitter: str |
               help="Exit 6 when a source's newest successful fetch is older than this (2h).")
 @click.option("--max-failures", type=click.IntRange(1), metavar="N",
               help="Exit 6 when a source's last N polls failed.")
-@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "openmetrics"]),
+              default="text", show_default=True,
+              help="openmetrics: gauges for Prometheus; health is catalog_tracker_up, and the "
+                   "exit code is 0 whatever it says.")
 @pass_app
 def status(app: AppContext, source: str | None, max_age: str | None, max_failures: int | None,
            fmt: str) -> None:
@@ -319,15 +322,17 @@ def status(app: AppContext, source: str | None, max_age: str | None, max_failure
     (--max-age) or failing (--max-failures): point any monitoring system at it.
 
     \b
-    Example (a monitoring check):
+    Example (a monitoring check; metrics for node_exporter's textfile collector):
       tracker status --max-age 2h --format json
+      tracker status --max-age 2h --format openmetrics > tracker.prom.tmp \\
+        && mv tracker.prom.tmp /var/lib/node_exporter/tracker.prom
     """
     from tracker.errors import UnhealthyError
 
     with app.tracker() as t:
         report = t.status(source, max_age=max_age, max_failures=max_failures).to_json()
     _echo(render("status", fmt, report))
-    if not report["healthy"]:
+    if not report["healthy"] and fmt != "openmetrics":
         raise UnhealthyError("unhealthy: " + "; ".join(report["problems"]))
 
 
@@ -616,7 +621,9 @@ def feed(app: AppContext, sources: tuple[str, ...], since: str | None, until: st
 def site(app: AppContext, directory: Path, sources: tuple[str, ...], site_url: str | None,
          feed_limit: int) -> None:
     """Write a static site into DIRECTORY: transitions newest first, a changelog per
-    transition, weekly reports, a history page per model, the audit trail, the feed.
+    transition, weekly reports, a history page per model, the audit trail, the feed, and
+    the same history as a static JSON API under api/ (index.json, current.json,
+    models/NAME.json, changes.jsonl, with their JSON Schemas).
 
     Relative links only: serve it with any web server or open index.html from disk.
 
@@ -627,8 +634,97 @@ def site(app: AppContext, directory: Path, sources: tuple[str, ...], site_url: s
     with app.tracker() as t:
         result = t.build_site(directory, sources, site_url=site_url, feed_limit=feed_limit)
     click.echo(f"wrote {result.pages} pages to {directory}: {result.transitions} transitions, "
-               f"{result.weeks} weekly reports, {result.models} models"
-               + (f"; removed {result.removed} stale pages" if result.removed else ""))
+               f"{result.weeks} weekly reports, {result.models} models; {result.api_files} "
+               f"API files" + (f"; removed {result.removed} stale pages" if result.removed
+                               else ""))
+
+
+# --- price, export, datasette-metadata: the history as data ---
+
+# The kinds of `tracker export` (tracker.exports.EXPORT_KINDS; listed here so that the CLI
+# starts without importing the database layer).
+_EXPORT_KINDS = ("offers", "models", "changes", "observations")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--provider", metavar="P", help="Only this provider's offer.")
+@click.option("--at", metavar="WHEN",
+              help="The moment: an ISO date (00:00 UTC) or time, or a span back such as 7d "
+                   "[now].")
+@click.option("--source", metavar="NAME", help=_SOURCE_HELP)
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@pass_app
+def price(app: AppContext, model: str, provider: str | None, at: str | None,
+          source: str | None, fmt: str) -> None:
+    """The offer(s) of MODEL that held at a moment, each with the interval it held.
+
+    The state at WHEN is the latest one observed at or before it. Each offer comes with
+    [from, to): when its price and data policy held (to is null while they still hold). An
+    unknown model is an error that names the closest model ids; so is a model that was not
+    listed at that moment.
+
+    \b
+    Example (price a request made on 2026-11-01 at 14:30 UTC):
+      tracker price gpt-4o --provider openai --at 2026-11-01T14:30Z --format json
+    """
+    with app.tracker() as t:
+        found = t.price(model, provider=provider, at=at, source=source).to_json()
+    _echo(render("price", fmt, found))
+
+
+@cli.command()
+@click.argument("kind", metavar="KIND", type=click.Choice(_EXPORT_KINDS))
+@click.option("--since", metavar="WHEN",
+              help="Only what held (offers, models) or was observed (changes, observations) "
+                   "from then on.")
+@click.option("--until", metavar="WHEN", help="... and before then, exclusive [now].")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help=_SOURCES_HELP)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("-o", "--output", type=_OUTPUT,
+              help="Write to FILE (whole or not at all) instead of stdout.")
+@pass_app
+def export(app: AppContext, kind: str, since: str | None, until: str | None,
+           sources: tuple[str, ...], fmt: str, output: Path | None) -> None:
+    """The history as rows, for scripts and notebooks, streamed as JSON Lines or CSV.
+
+    KIND: offers (one row per interval of one price and policy of an offer), models (per
+    interval of a model's own fields), changes (every change record), observations (every
+    poll). Times are ISO 8601 in UTC, prices numbers in USD per 1M tokens. Rows are written as
+    the database sends them, so memory stays flat. CSV is spreadsheet-safe, as the audit's.
+
+    \b
+    Example (a month of prices, into DuckDB):
+      tracker export offers --since 2026-11-01 --until 2026-12-01 -o offers.jsonl
+      duckdb -c "SELECT model, provider, input_price FROM 'offers.jsonl'"
+    """
+    target: Path | TextIO = output if output is not None else sys.stdout
+    with app.tracker() as t:
+        result = t.export(kind, target, since=since, until=until, sources=sources, fmt=fmt)
+    if output is not None:
+        click.echo(f"wrote {result.rows} rows to {output}", err=True)
+
+
+@cli.command("datasette-metadata")
+@click.option("--database-name", metavar="NAME",
+              help="The name Datasette serves the database under: its file name without .db "
+                   "[the configured SQLite file's, else tracker].")
+@click.option("-o", "--output", type=_OUTPUT, help="Write to FILE instead of stdout.")
+@pass_app
+def datasette_metadata(app: AppContext, database_name: str | None, output: Path | None) -> None:
+    """A Datasette metadata.json for the database: titles, column descriptions and units,
+    the storage tables hidden, and canned queries (the catalog as of a date, the biggest
+    price moves of the last 7 days, every weakening).
+
+    \b
+    Example:
+      tracker datasette-metadata -o metadata.json
+      datasette ~/.local/share/catalog-tracker/tracker.db -m metadata.json
+    """
+    with app.tracker() as t:
+        metadata = t.datasette_metadata(database_name).to_json()
+    _emit(render("datasette", "json", metadata), output)
 
 
 # --- db ---
@@ -805,3 +901,53 @@ def _without_sql(text: str) -> str:
     """`text` without the SQL statement and bound parameters SQLAlchemy puts into its errors
     (they can hold remote values, and no line of ours ever shows SQL)."""
     return _SQL_PARTS.sub("", text)
+
+
+# --- shell completion (`_TRACKER_COMPLETE=bash_source tracker`, see docs/commands.md) ---
+
+# Parameters completed from the database, by name: every --source, every MODEL, FROM and TO.
+_COMPLETED = {"source": "source", "sources": "source", "model": "model", "models": "model",
+              "from_ref": "snapshot", "to_ref": "snapshot"}
+
+
+def _completer(kind: str) -> Any:
+    """A click `shell_complete` callback: `Tracker.complete(kind, ...)` on the database and
+    config named on the line so far (else the environment's and the config file's). It never
+    fails and never prints: any error completes to nothing, and logging and warnings are off
+    while it runs."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+        import logging
+        import warnings
+
+        from tracker.api import Tracker
+
+        logging.disable(logging.CRITICAL)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                given = ctx.find_root().params
+                sources = ctx.params.get("sources") or ()
+                source = ctx.params.get("source") or (sources[0] if sources else None)
+                with Tracker.open(given.get("database_url"), config=given.get("config")) as t:
+                    return t.complete(kind, incomplete, source=source)
+        except Exception:
+            return []
+        finally:
+            logging.disable(logging.NOTSET)
+
+    return complete
+
+
+def _install_completion(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _install_completion(command)
+            continue
+        for param in command.params:
+            kind = _COMPLETED.get(param.name or "")
+            if kind is not None and param._custom_shell_complete is None:
+                param._custom_shell_complete = _completer(kind)
+
+
+_install_completion(cli)

@@ -278,8 +278,9 @@ def load_settings(
     named = [(database_url, "--database-url"), (env.get("TRACKER_DATABASE_URL"),
                                                  "TRACKER_DATABASE_URL"),
              (file_data.get("database_url"), str(path))]
-    chosen_url, origin = next(((url, where) for url, where in named if url),
-                              (default_database_url(), "default"))
+    # The default is looked up only when nothing names a database: it imports platformdirs.
+    chosen = next(((url, where) for url, where in named if url), None)
+    chosen_url, origin = chosen if chosen is not None else (default_database_url(), "default")
     settings = Settings(
         database_url=chosen_url,
         database_origin=origin,

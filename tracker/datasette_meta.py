@@ -84,11 +84,12 @@ def _view_metadata() -> dict[str, dict[str, Any]]:
 
     tables: dict[str, dict[str, Any]] = {}
     for name, view in VIEWS.items():
-        units = {c.name: PRICE_UNIT for c in view.columns if c.name in _PRICE_COLUMNS}
+        # str(): column names are str subclasses (quoted_name), which JSON encoders refuse.
+        units = {str(c.name): PRICE_UNIT for c in view.columns if c.name in _PRICE_COLUMNS}
         entry: dict[str, Any] = {
             "title": name.replace("_", " ").capitalize(),
             "description": view.comment,
-            "columns": {c.name: c.comment for c in view.columns},
+            "columns": {str(c.name): c.comment for c in view.columns},
         }
         if units:
             entry["units"] = units

@@ -41,13 +41,21 @@ and they are never stored. `effective_changes(old, new, floors)` computes them o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Context, Decimal
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from tracker.catalog import Catalog, Model, Provider, decimal_to_json
-from tracker.diff import KIND_ORDER, Change, change_pct
+from tracker.catalog import Catalog, Model, Provider, decimal_to_json, json_number_to_decimal
+from tracker.diff import (
+    KIND_ORDER,
+    Change,
+    change_pct,
+    model_from_record,
+    provider_from_record,
+)
 
 __all__ = [
     "DEFAULT_BLEND",
@@ -56,14 +64,17 @@ __all__ = [
     "MONEY",
     "Blend",
     "EffectiveOffer",
+    "apply_offer_changes",
     "blended_price",
     "causes_of",
+    "effective_by_floor",
     "effective_changes",
     "effective_offer",
     "effective_offers",
     "effective_timeline",
     "meets",
     "plain_decimal",
+    "replay_offer_changes",
     "touched_models",
 ]
 
@@ -112,7 +123,12 @@ def blended_price(input_price: Decimal, output_price: Decimal,
     >>> blended_price(Decimal("2.5"), Decimal("10"), (Decimal(1), Decimal(1)))
     Decimal('6.25')
     """
-    w_in, w_out = blend
+    return _blended(input_price, output_price, blend[0], blend[1])
+
+
+@lru_cache(maxsize=1 << 16)  # a history prices the same few thousand offers again and again
+def _blended(input_price: Decimal, output_price: Decimal, w_in: Decimal,
+             w_out: Decimal) -> Decimal:
     total = MONEY.add(MONEY.multiply(w_in, input_price), MONEY.multiply(w_out, output_price))
     return plain_decimal(MONEY.divide(total, MONEY.add(w_in, w_out)))
 
@@ -163,18 +179,33 @@ class EffectiveOffer:
         return (self.blended, self.input_price, self.provider)
 
 
-def _offer(model_id: str, floor: str, provider: Provider, blend: Blend) -> EffectiveOffer:
-    return EffectiveOffer(model_id, floor, provider.name, provider.input_price,
-                          provider.output_price,
-                          blended_price(provider.input_price, provider.output_price, blend))
-
-
 def effective_offer(model: Model, floor: str, blend: Blend = DEFAULT_BLEND
                     ) -> EffectiveOffer | None:
     """The effective offer of `model` at `floor`; None when no offer qualifies."""
-    candidates = [_offer(model.id, floor, p, blend) for p in model.providers.values()
-                  if meets(p.data_policy, floor)]
-    return min(candidates, key=lambda o: o.sort_key) if candidates else None
+    return effective_by_floor(model, (floor,), blend)[floor]
+
+
+def effective_by_floor(model: Model, floors: Sequence[str], blend: Blend = DEFAULT_BLEND
+                       ) -> dict[str, EffectiveOffer | None]:
+    """The effective offer of `model` at each of `floors` (None where no offer qualifies):
+    every offer priced once, in tie-break order, and the first that meets each floor."""
+    ranked = sorted([(blended_price(p.input_price, p.output_price, blend), p.input_price,
+                      p.name, p) for p in model.providers.values()], key=_TIE_BREAK)
+    found: dict[str, EffectiveOffer | None] = {}
+    for floor in floors:
+        if floor not in FLOORS:
+            raise ValueError(f"unknown floor {floor!r} (use one of: {', '.join(FLOORS)})")
+        accepted = _FLOOR_POLICIES.get(floor)  # None: any policy
+        found[floor] = None
+        for blended, _, name, p in ranked:
+            if accepted is None or p.data_policy in accepted:
+                found[floor] = EffectiveOffer(model.id, floor, name, p.input_price,
+                                              p.output_price, blended)
+                break
+    return found
+
+
+_TIE_BREAK = itemgetter(0, 1, 2)  # blended price, input price, provider name
 
 
 def effective_offers(catalog: Catalog, floors: Sequence[str] = FLOORS,
@@ -187,10 +218,8 @@ def effective_offers(catalog: Catalog, floors: Sequence[str] = FLOORS,
     order = [f for f in FLOORS if f in set(floors)]
     found: list[EffectiveOffer] = []
     for model_id in wanted:
-        for floor in order:
-            offer = effective_offer(catalog.models[model_id], floor, blend)
-            if offer is not None:
-                found.append(offer)
+        offers = effective_by_floor(catalog.models[model_id], order, blend)
+        found.extend(offer for offer in offers.values() if offer is not None)
     return found
 
 
@@ -224,6 +253,57 @@ def causes_of(before: Model | None, after: Model | None, floor: str,
     return [kind for kind in KIND_ORDER if kind in kinds]
 
 
+_OFFER_KINDS = frozenset({"provider_added", "provider_removed", "price_changed",
+                          "data_policy_changed"})
+
+
+def apply_offer_changes(catalog: Catalog, changes: Iterable[Mapping[str, Any]]) -> Catalog:
+    """`catalog` with the records that bear on offers applied (models and providers added or
+    removed, prices, data policies), the others left out: the next state, as far as effective
+    prices go, without rebuilding every touched model as `tracker.diff.apply_changes` does.
+    Raises `ValueError` when a record does not fit the catalog."""
+    models = dict(catalog.models)
+    replay_offer_changes(models, changes)
+    return Catalog(models=models, catalog_version=catalog.catalog_version, extra=catalog.extra)
+
+
+def replay_offer_changes(models: dict[str, Model], changes: Iterable[Mapping[str, Any]]) -> None:
+    """`apply_offer_changes` on a dict of models, in place (`ValueError` on a record that
+    does not fit; the dict is then partly changed)."""
+    touched: dict[str, dict[str, Provider]] = {}
+    try:
+        for change in changes:
+            kind, model_id, name = change["kind"], change["model"], change["provider"]
+            if kind == "model_added":
+                models[model_id] = model_from_record(change["new"])
+                touched.pop(model_id, None)
+            elif kind == "model_removed":
+                del models[model_id]
+                touched.pop(model_id, None)
+            elif kind in _OFFER_KINDS:
+                offers = touched.get(model_id)
+                if offers is None:
+                    offers = touched[model_id] = dict(models[model_id].providers)
+                if kind == "provider_added":
+                    offers[name] = provider_from_record(change["new"])
+                elif kind == "provider_removed":
+                    del offers[name]
+                elif kind == "data_policy_changed":
+                    offers[name] = replace(offers[name], data_policy=change["new"])
+                elif change["field"] == "input_price":
+                    offers[name] = replace(offers[name],
+                                           input_price=json_number_to_decimal(change["new"]))
+                elif change["field"] == "output_price":
+                    offers[name] = replace(offers[name],
+                                           output_price=json_number_to_decimal(change["new"]))
+                else:
+                    raise KeyError(change["field"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"change does not apply to this catalog ({exc!r})") from None
+    for model_id, offers in touched.items():
+        models[model_id] = replace(models[model_id], providers=offers, digest=b"")
+
+
 def touched_models(changes: Iterable[Mapping[str, Any]]) -> set[str]:
     """The models a list of change records is about (catalog-level records have none)."""
     return {str(c["model"]) for c in changes if c.get("model") is not None}
@@ -251,9 +331,10 @@ def effective_changes(old: Catalog | None, new: Catalog, floors: Sequence[str],
         if before is not None and after is not None and (
                 before is after or before.providers == after.providers):
             continue  # no offer changed: no effective offer can have moved
+        old_offers = effective_by_floor(before, order, blend) if before is not None else {}
+        new_offers = effective_by_floor(after, order, blend) if after is not None else {}
         for floor in order:
-            was = effective_offer(before, floor, blend) if before is not None else None
-            now = effective_offer(after, floor, blend) if after is not None else None
+            was, now = old_offers.get(floor), new_offers.get(floor)
             if was is None and now is None:
                 continue
             if (was is not None and now is not None and was.provider == now.provider

@@ -49,10 +49,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Engine
 
-from tracker.catalog import POLICY_RANK, Catalog, decimal_to_json
+from tracker.catalog import POLICY_RANK, Catalog, Model, decimal_to_json
 from tracker.diff import (
     Change,
-    apply_changes,
     diff_catalogs,
     policy_became_unknown,
     policy_strengthened,
@@ -65,6 +64,7 @@ from tracker.effective import (
     effective_changes,
     effective_offers,
     effective_timeline,
+    replay_offer_changes,
     touched_models,
 )
 from tracker.errors import NotFoundError
@@ -203,8 +203,16 @@ def resolve(conn: Connection, source_id: int, ref: str) -> SnapshotInfo:
         return _previous(conn, source_id)
     matches = reads.snapshots_by_version_or_hash(conn, source_id, ref)
     exact = [m for m in matches if m.catalog_version == ref]
-    if exact:
+    if len(exact) == 1:
         return exact[0]
+    if exact:  # the version was re-served with other content: it labels several states
+        states = ", ".join(f"{m.id} (#{m.content_hash[:12]})" for m in exact)
+        raise NotFoundError(f"catalog version {ref!r} labels {len(exact)} states (it was "
+                            f"re-served with different content): {states}; give the id or "
+                            "the #hash")
+    served = reads.snapshot_served_as(conn, source_id, ref)
+    if served is not None:  # served under this version, first seen under another
+        return served
     if ref.startswith("#"):
         # `snapshot_label`'s form: `#` and the start of the content hash, never an id.
         matches = reads.snapshots_by_hash_prefix(conn, source_id, ref[1:].lower())
@@ -370,33 +378,35 @@ def add_effective(conn: Connection, source_id: int, items: Sequence[Transition],
     """Append to each transition's changes its `effective_price_changed` records at
     `floors` (in place; oldest first, as `transitions` returns them).
 
-    One catalog is loaded (the state before the first transition); each next state is that
-    one with the transition's stored records applied (`apply_changes`), and only the models
-    the records touch are priced again. A transition that does not follow the one before, or
-    whose records do not apply, has its states loaded instead.
+    One catalog is loaded (the state before the first transition) into a working copy; each
+    transition's stored records are replayed onto it (`replay_offer_changes`), and only the
+    models they touch are priced, before and after. A transition that does not follow the
+    one before, or whose records do not apply, has its states loaded instead.
     """
     if not floors or not items:
         return
     cache = catalogs if catalogs is not None else {}
 
-    def load(snap: SnapshotInfo) -> Catalog:
+    def load(snap: SnapshotInfo) -> dict[str, Model]:
         if snap.id not in cache:
             cache[snap.id] = reads.load_catalog(conn, source_id, snap)
-        return cache[snap.id]
+        return dict(cache[snap.id].models)  # a copy: the cached catalog stays as stored
 
-    current: Catalog | None = None
+    models: dict[str, Model] = {}
     current_id: int | None = None
     for item in items:
-        if current is None or current_id != item.before.id:
-            current = load(item.before)
+        if current_id != item.before.id:
+            models = load(item.before)
         stored = list(item.changes)
+        touched = touched_models(stored)
+        before = Catalog({m: models[m] for m in touched if m in models})
         try:
-            after = apply_changes(current, stored)
+            replay_offer_changes(models, stored)
         except ValueError:
-            after = load(item.after)
-        item.changes.extend(effective_changes(current, after, floors, blend,
-                                              models=touched_models(stored)))
-        current, current_id = after, item.after.id
+            models = load(item.after)
+        after = Catalog({m: models[m] for m in touched if m in models})
+        item.changes.extend(effective_changes(before, after, floors, blend))
+        current_id = item.after.id
 
 
 # --- window reports ---

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from tracker.catalog import Catalog
+from tracker.catalog import SAME_CATALOG_SIZE_SLACK, Catalog
 from tracker.client import ClientOptions, fetch_catalog
 from tracker.config import SourceConfig, missing_key_error
 from tracker.diff import Change, diff_catalogs
@@ -230,11 +230,13 @@ class Pipeline:
         started = started if started is not None else time.monotonic()
         owe = self._changelog_directory() if write_changelogs else None
         raw_sha256 = hashlib.sha256(body).hexdigest()
-        if self._is_current_body(raw_sha256):
-            # The exact bytes of the current snapshot, already validated once: no parse needed.
+        current_sha256 = self._current_body(body, raw_sha256)
+        if current_sha256 is not None:
+            # The exact bytes of the current snapshot, or its catalog text with another
+            # catalog_age_seconds, already validated once: no parse needed.
             with self.engine.begin() as conn:
                 self._lock(conn)
-                same = self._record_same_bytes(conn, raw_sha256, observed_at=observed_at,
+                same = self._record_same_bytes(conn, current_sha256, observed_at=observed_at,
                                                http_status=http_status, origin=origin,
                                                started=started, clock=clock)
             if same is not None:
@@ -316,6 +318,11 @@ class Pipeline:
             owed = {t.observation_id: t for t in reads.transitions_of(
                 conn, self.source.name, source, [row.observation_id for row in pending])
             } if source else {}
+            if owed and source is not None:
+                from tracker.history import mark_restorations
+
+                # A strengthening that undoes the offer's last weakening says so.
+                mark_restorations(conn, source, owed.values())
             if owed and source is not None and self.effective_floors:
                 from tracker.history import add_effective
 
@@ -369,11 +376,28 @@ class Pipeline:
             "one at %s", self.source.name, iso(observed_at), iso(newest), iso(adjusted))
         return adjusted
 
-    def _is_current_body(self, raw_sha256: str) -> bool:
+    def _current_body(self, body: bytes, raw_sha256: str) -> str | None:
+        """The raw_sha256 of the current snapshot when `body` is its exact bytes or, for an
+        adapter that knows its volatile fields (`same_catalog`), its very catalog text; None
+        otherwise. The current body is read back only when the sizes are that close."""
+        same_catalog = getattr(self.adapter, "same_catalog", None)
         with self.engine.connect() as conn:
             source = reads.source_id(conn, self.source.name)
             state = reads.state_at(conn, source) if source is not None else None
-        return state is not None and state[0].raw_sha256 == raw_sha256
+            if state is None:
+                return None
+            current = state[0]
+            if current.raw_sha256 == raw_sha256:
+                return raw_sha256
+            if (same_catalog is None
+                    or abs(current.raw_size - len(body)) > SAME_CATALOG_SIZE_SLACK):
+                return None
+            cached = self._cache.get(current.id)
+            if cached is not None and cached[1] is not None:
+                accepted = cached[1]
+            else:
+                accepted = reads.raw_body(conn, current.id)
+        return current.raw_sha256 if same_catalog(body, accepted) else None
 
     def _record_same_bytes(
         self,
@@ -386,8 +410,9 @@ class Pipeline:
         started: float,
         clock: bool,
     ) -> RunResult | None:
-        """Record an unchanged observation of the current snapshot's exact bytes; None when
-        the state moved on meanwhile or the time is out of order (the full path decides)."""
+        """Record an unchanged observation of the current snapshot (whose body's SHA-256 is
+        `raw_sha256`); None when the state moved on meanwhile or the time is out of order
+        (the full path decides)."""
         source = self._ensure_source(conn, observed_at)
         state = reads.state_at(conn, source)
         if state is None or state[0].raw_sha256 != raw_sha256:

@@ -17,6 +17,8 @@ opened from disk (relative links only; every page self-contained):
     DIR/models/<name>.html       one history page per model (file names safe and unique)
     DIR/audit.html, policies.html  the data-policy audit trail and the policies now
     DIR/changes.atom             the Atom feed
+    DIR/api/...                  the same history as JSON: index.json, current.json,
+                                 models/<name>.json, changes.jsonl (tracker.site_api)
 
 Built in bulk: per source, one query for the transitions, one for their change records, and
 three for every model's history at once; each page kind is one compiled template.
@@ -24,6 +26,7 @@ three for every model's history at once; each page kind is one compiled template
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -52,6 +55,23 @@ def write_atomically(path: Path, content: str) -> None:
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+def write_lines_atomically(path: Path, lines: Iterable[str]) -> None:
+    """`write_atomically` for text that comes a piece at a time (an export streamed from the
+    database): each piece is written as it comes, and the file appears whole or not at all."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            for line in lines:
+                handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(path)
@@ -96,6 +116,8 @@ def write_changelog(reports_dir: Path, transition: Transition) -> list[Path]:
     paths. The same transition always gives the same files (a retry rewrites them)."""
     from tracker.reports import render
 
+    if reports_dir.exists() and not reports_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(reports_dir))
     reports_dir.mkdir(parents=True, exist_ok=True)
     stem = changelog_stem(transition.source, transition.observed_at, transition.after.label)
     diff = transition.diff_json()
@@ -150,6 +172,7 @@ class SiteResult:
     weeks: int = 0
     models: int = 0
     removed: int = 0
+    api_files: int = 0  # the static JSON API under api/ (tracker.site_api)
     files: list[Path] = field(default_factory=list)
 
 
@@ -187,7 +210,7 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
     records at those floors, and the model pages their effective lines.
 
     Pages this build no longer produces are removed from the site's own folders (changes/,
-    weekly/, models/); nothing else in ``directory`` is touched.
+    weekly/, models/, api/models/); nothing else in ``directory`` is touched.
     """
     from tracker import __version__
     from tracker.history import (
@@ -339,10 +362,24 @@ def build_site(engine: Engine, names: Sequence[str], directory: Path, *,
         self_link=f"{base}changes.atom" if site_url else None,
         site_link=f"{base}index.html" if site_url else None, version=__version__), result)
 
+    # The static JSON API, from the same histories and transitions, named like the pages.
+    from tracker.site_api import ApiSource, api_documents
+
+    api = api_documents(
+        [ApiSource(d.name, d.transitions, d.histories, d.span, d.snapshots) for d in data],
+        files, generated_at=moment, version=__version__)
+    for relative, text in api.items():
+        path = directory / "api" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, text)
+        result.files.append(path)
+        result.api_files += 1
+
     # Pages of earlier builds that this one no longer produces.
     produced = {p.resolve() for p in result.files}
-    for folder in ("changes", "weekly", "models"):
-        for stale in (directory / folder).glob("*.html"):
+    for folder, pattern in (("changes", "*.html"), ("weekly", "*.html"), ("models", "*.html"),
+                            ("api/models", "*.json")):
+        for stale in (directory / folder).glob(pattern):
             if stale.resolve() not in produced:
                 stale.unlink()
                 result.removed += 1

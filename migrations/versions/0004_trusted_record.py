@@ -215,13 +215,14 @@ def _merge_intervals(bind: sa.Connection, items: list[dict[str, Any]]) -> None:
 def _round_change_records(bind: sa.Connection) -> None:
     """Price records: deleted when both sides round to the same price, else rounded (and
     their change_pct recomputed). Model and provider records: their prices rounded."""
+    # (Read through the JSON type: a number SQLite keeps as a REAL comes back exact, where
+    # its text would be cut to 15 digits.)
     rows = bind.execute(sa.select(
-        _changes.c.id, _changes.c.kind, _json_text(_changes.c.old, "old"),
-        _json_text(_changes.c.new, "new"), _changes.c.change_pct,
+        _changes.c.id, _changes.c.kind, _changes.c.old, _changes.c.new, _changes.c.change_pct,
     ).where(_changes.c.kind.in_(["price_changed", "model_added", "model_removed",
                                  "provider_added", "provider_removed"]))).all()
     for row in rows:
-        old, new = _loads(row.old), _loads(row.new)
+        old, new = row.old, row.new
         if row.kind == "price_changed":
             r_old, r_new = _price_json(old), _price_json(new)
             if isinstance(r_old, int | float) and isinstance(r_new, int | float):
@@ -303,21 +304,21 @@ def _rehash(bind: sa.Connection, source_id: int) -> None:
             else:
                 models[row.model_id] = row
         for model_id in dirty:
-            row = models.get(model_id)
-            if row is None:
+            state = models.get(model_id)
+            if state is None:
                 digests.pop(model_id, None)
                 continue
-            endpoints = _loads(row.supported_endpoints)
+            endpoints = _loads(state.supported_endpoints)
             model = Model(
-                id=row.model_id, created=row.created, owned_by=row.owned_by,
-                context_window=row.context_window,
+                id=state.model_id, created=state.created, owned_by=state.owned_by,
+                context_window=state.context_window,
                 supported_endpoints=tuple(endpoints) if endpoints is not None else None,
                 providers={name: Provider(name=o.provider, input_price=Decimal(o.input_price),
                                           output_price=Decimal(o.output_price),
                                           data_policy=o.data_policy,
                                           extra=_loads(o.extra) or {})
                            for name, o in offers.get(model_id, {}).items()},
-                extra=_loads(row.extra) or {},
+                extra=_loads(state.extra) or {},
             )
             digests[model_id] = digest_of(model)
         hasher = hashlib.sha256()

@@ -11,14 +11,15 @@ in Python: the observed states of a source (each `new` or `reverted` observation
 in time order (`seq`) and split into runs of increasing snapshot ids (a return to an earlier
 version starts a new run). Inside a run, a row valid over snapshot ids `[valid_from,
 valid_to)` holds from the first state of the run at or after `valid_from` to the first state
-at or after `valid_to` (`firsts`: one row per snapshot and run, so the rows are joined on
-equality and the cost grows with rows plus snapshots times states, not rows times states).
+at or after `valid_to`, else to the end of the run (`firsts`: one row per snapshot and run; each
+interval row meets it twice, through an index on `valid_from` and one on `valid_to`, so the
+cost grows with the rows plus snapshots times runs, not with rows times states).
 Pieces that touch and hold the same values are merged (gaps and islands), so one row is one
 uninterrupted interval of one value.
 
-The joins are written `CROSS JOIN ... WHERE`: SQLite then keeps the order written (for each
-snapshot and run, its interval rows, found through an automatic index), which its planner does
-not always find by itself; PostgreSQL plans them as any join.
+The joins are written `CROSS JOIN ... WHERE`: SQLite then keeps the order written (the small
+per-state tables outside, the tables inside through their indexes), which its planner does not
+always find by itself with tables it has no statistics for; PostgreSQL plans them as any join.
 
 Two indexes come with them (interval rows by the snapshot that opened them). The views are
 dropped first by downgrade, and any later migration that has to copy a table
@@ -119,11 +120,13 @@ run_ends AS (
     FROM run_bounds
 ),
 firsts AS (
-    SELECT sn.id AS snapshot_id, r.run, r.seq, r.observed_at AS at,
-           r.snapshot_id AS state_snapshot_id
+    SELECT sn.id AS snapshot_id, r.source_id, r.run, r.seq, r.observed_at AS at,
+           r.snapshot_id AS state_snapshot_id, e.end_seq AS run_end_seq,
+           e.end_at AS run_end_at
     FROM runs AS r
+    CROSS JOIN run_ends AS e
     CROSS JOIN snapshots AS sn
-    WHERE sn.source_id = r.source_id
+    WHERE e.source_id = r.source_id AND e.run = r.run AND sn.source_id = r.source_id
       AND sn.id > r.after_snapshot_id AND sn.id <= r.snapshot_id
 )"""
 
@@ -137,17 +140,33 @@ def _intervals(d: _Dialect, table: str, values: list[tuple[str, str]], keys: lis
     thing = ", ".join(["source_id", *keys])
     same_value = " AND ".join(d.same(f"LAG({name}) OVER w", name) for name in names)
     return f"""WITH {_STATES},
-pieces AS (
-    SELECT t.source_id, {", ".join(f"t.{k}" for k in keys)}, {picked},
-           a.seq AS start_seq, a.at AS start_at, a.state_snapshot_id AS start_snapshot_id,
-           COALESCE(b.seq, e.end_seq) AS end_seq,
-           CASE WHEN b.seq IS NULL THEN e.end_at ELSE b.at END AS end_at
+bounds AS (
+    SELECT t.id AS row_id, a.run, a.seq AS start_seq, a.at AS start_at,
+           a.state_snapshot_id AS start_snapshot_id, a.run_end_seq AS end_seq,
+           a.run_end_at AS end_at
     FROM firsts AS a
     CROSS JOIN {table} AS t
-    CROSS JOIN run_ends AS e
-    LEFT JOIN firsts AS b ON b.snapshot_id = t.valid_to AND b.run = a.run
-    WHERE a.snapshot_id = t.valid_from AND e.source_id = t.source_id AND e.run = a.run
-      AND (b.seq IS NULL OR a.seq < b.seq)
+    WHERE t.valid_from = a.snapshot_id
+    UNION ALL
+    SELECT t.id, b.run, NULL, NULL, NULL, b.seq, b.at
+    FROM firsts AS b
+    CROSS JOIN {table} AS t
+    WHERE t.source_id = b.source_id AND t.valid_to = b.snapshot_id
+),
+ranges AS (
+    SELECT row_id, MAX(start_seq) AS start_seq, MAX(start_at) AS start_at,
+           MAX(start_snapshot_id) AS start_snapshot_id, MIN(end_seq) AS end_seq,
+           MIN(end_at) AS end_at
+    FROM bounds
+    GROUP BY row_id, run
+    HAVING MAX(start_seq) < MIN(end_seq)
+),
+pieces AS (
+    SELECT t.source_id, {", ".join(f"t.{k}" for k in keys)}, {picked},
+           r.start_seq, r.start_at, r.start_snapshot_id, r.end_seq, r.end_at
+    FROM ranges AS r
+    CROSS JOIN {table} AS t
+    WHERE t.id = r.row_id
 ),
 flagged AS (
     SELECT p.*,

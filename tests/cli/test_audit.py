@@ -36,10 +36,11 @@ def test_the_audit_trail(tracker: Tracker, report_history: dict) -> None:
     assert rows[1]["new"] == "" and rows[1]["became_unknown"] == "true"
 
     md = tracker("audit").stdout
-    assert "**Summary:** 4 data-policy changes, 1 weakened, 1 became unknown." in md
+    assert ("**Summary:** 4 data-policy changes, 1 weakened, 1 became unknown, "
+            "1 strengthened (1 restored).") in md
     assert ("| 2026-01-07 09:00 UTC | v3 | claude-sonnet | bedrock | zdr | none | **WEAKENED** |"
             in md)
-    assert "| no\\_training | unknown | **BECAME UNKNOWN** |" in md
+    assert "| no\\_training | not stated | **BECAME UNKNOWN** |" in md
     page = tracker("audit", "--format", "html").stdout
     assert page.count('<tr class="weakened">') == 2  # in the lead table and in the full one
     assert page.count('<tr class="unknown">') == 2

@@ -28,7 +28,7 @@ def test_usage_errors_exit_2_with_one_line(tracker: Tracker, server: CatalogServ
     assert result.stderr.strip().count("\n") == 0
     assert "no snapshot matches 'no-such-version'" in result.stderr
     result = tracker("snapshots", "--source", "nope", check=2)
-    assert "source 'nope' has no observations yet" in result.stderr
+    assert "unknown source 'nope' (in the database: auriko)" in result.stderr
 
 
 def test_diff_after_a_single_snapshot_has_no_changes(
@@ -42,7 +42,7 @@ def test_diff_after_a_single_snapshot_has_no_changes(
 
 
 def test_snapshots_lists_oldest_first(tracker: Tracker, server: CatalogServer) -> None:
-    server.serve(base_catalog("v1"), base_catalog("v2"))
+    server.serve(base_catalog("v1"), {**base_catalog("v2"), "note": "v2"})
     tracker("fetch")
     tracker("fetch")
     lines = tracker("snapshots").stdout.strip().splitlines()

@@ -9,10 +9,9 @@ observation, exits 3, and the lock is free again.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from support.builders import base_catalog, body
@@ -25,34 +24,14 @@ DEADLINE = 2  # seconds: what every test here gives --deadline
 SLACK = 5  # a fetch may run this much past its deadline, whatever the server does
 
 
-def head(payload: bytes) -> bytes:
-    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(payload)).encode() + b"\r\nConnection: close\r\n\r\n")
-
-
-def trickle(data: bytes, every: float, stop: threading.Event) -> Fault:
-    """`data` sent one byte every `every` seconds (each byte resets the read timeout)."""
-    def act(sock: socket.socket) -> None:
-        for byte in data:
-            if stop.wait(every):
-                return
-            sock.sendall(bytes([byte]))
-    return Fault("trickle", act)
-
-
 def trickled_body(stop: threading.Event) -> Fault:
     """Headers at once, then the body at one byte every 2 s."""
-    rest = trickle(GOOD, 2.0, stop)
-
-    def act(sock: socket.socket) -> None:
-        sock.sendall(head(GOOD))
-        rest.act(sock)
-    return Fault("trickled body", act)
+    return Fault.trickle(GOOD, 2.0, stop)
 
 
 def trickled_headers(stop: threading.Event) -> Fault:
     """The status line and headers themselves, one byte every 0.5 s."""
-    return trickle(head(GOOD) + GOOD, 0.5, stop)
+    return Fault.trickle(GOOD, 0.5, stop, headers_too=True)
 
 
 @pytest.fixture
@@ -73,22 +52,32 @@ def run(tracker: Tracker, faults: FaultServer) -> Tracker:
     return Tracker({**tracker.env, "AURIKO_BASE_URL": faults.base_url}, tracker.cwd)
 
 
-def within(seconds: float, call: object) -> Result:
+def within(seconds: float, call: Callable[[], Result]) -> Result:
     """`call()` in a thread; fail when it is still running after `seconds` (a hang)."""
-    results: list[Result] = []
-    worker = threading.Thread(target=lambda: results.append(call()), daemon=True)  # type: ignore[operator]
+    outcome: list[Result | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # re-raised in the test's own thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
     worker.start()
     worker.join(seconds)
     assert not worker.is_alive(), f"still running {seconds} s later: the deadline did not hold"
-    return results[0]
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 @pytest.mark.parametrize("fault", [trickled_body, trickled_headers],
                          ids=["body a byte every 2 s", "headers a byte at a time"])
 def test_a_trickling_server_fails_the_run_at_its_deadline(
-    run: Tracker, faults: FaultServer, database_url: str, stop: threading.Event, fault: object
+    run: Tracker, faults: FaultServer, database_url: str, stop: threading.Event,
+    fault: Callable[[threading.Event], Fault]
 ) -> None:
-    faults.script(fault(stop))  # type: ignore[operator]
+    faults.script(fault(stop))
     result = within(DEADLINE + SLACK, lambda: run(
         "fetch", "--timeout", "5", "--retries", "2", "--deadline", str(DEADLINE), check=3))
     assert result.stderr.strip().splitlines() == [
@@ -135,4 +124,4 @@ def test_a_retry_that_would_start_after_the_deadline_is_not_waited_for(
 
 def test_deadline_must_be_at_least_a_second(run: Tracker) -> None:
     result = run("fetch", "--deadline", "0", check=2)
-    assert "--deadline" in result.stderr
+    assert "Invalid value for '--deadline': 0.0 is not in the range x>=1." in result.stderr

@@ -89,7 +89,7 @@ EXPECTED_CHANGES = [
      "old": 2.5, "new": 2, "change_pct": -20.0},
     {"kind": "data_policy_changed", "model": "gpt-4o", "provider": "azure",
      "field": "data_policy", "old": "zdr", "new": "none", "weakened": True,
-     "became_unknown": False},
+     "became_unknown": False, "strengthened": False},
     {"kind": "context_window_changed", "model": "claude-sonnet", "provider": None,
      "field": "context_window", "old": 128_000, "new": 1_000_000},
     {"kind": "endpoints_changed", "model": "gpt-4o", "provider": None,

@@ -38,7 +38,8 @@ def test_history_of_a_model_as_time_intervals(tracker: Tracker, report_history: 
     assert "2026-01-07 09:00 UTC  2026-01-08 09:00 UTC       $3.00     $15.00  none  WEAKENED" \
         in text
     page = tracker("history", "gpt-4o", "--format", "html").stdout
-    assert page.count("<svg") == 2 and "Input price" in page and "Output price" in page
+    assert page.count("<svg") == 3 and "Input price" in page and "Output price" in page
+    assert "Data policy</strong> per provider" in page  # the third: the policy lanes
     assert "<script" not in page
 
     error = tracker("history", "gpt4o", check=2).stderr

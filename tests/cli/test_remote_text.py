@@ -59,10 +59,10 @@ def test_a_hostile_error_message_is_one_escaped_line(tracker: Tracker,
 
 
 def test_a_hostile_id_in_a_rejection_is_escaped(tracker: Tracker, tmp_path: Path) -> None:
-    bad = model(f"m{CLEAR}{RLO}", provider("p", -1, 1))  # a negative price: rejected
+    bad = model(f"m{CLEAR}{RLO}\u2011x", provider("p", -1, 1))  # a negative price: rejected
     result = tracker("ingest", "-", input=body(catalog(bad)), check=4)
-    assert raw_control(result) == []
-    assert "model 'm\\x1b[2J\\u202e'" in result.stderr
+    assert raw_control(result) == [] and "\u2011" not in result.stderr
+    assert "model 'm\\x1b[2J\\u202e\\u2011x'" in result.stderr
 
 
 LOOKALIKES = ["gpt-4o", "gpt\u20114o", "gpt-4o\u200b"]  # hyphen; U+2011; zero-width space

@@ -138,7 +138,8 @@ def test_auriko_directory_tiers_and_a_shutdown_announced_first(
 def test_three_sources_share_one_database_each_with_its_own_history(
     configured: Tracker, server: CatalogServer
 ) -> None:
-    server.route("/v1/models", base_catalog("v1"), base_catalog("v2"))
+    # (v2 changes something: a version that serves the same content is the same state)
+    server.route("/v1/models", base_catalog("v1"), {**base_catalog("v2"), "note": "v2"})
     server.route("/openrouter/api/v1/models", recorded("openrouter-1.json"))
     server.route("/openai/v1/models", recorded("openai-1.json"), recorded("openai-2.json"))
     for _ in range(2):

@@ -58,7 +58,8 @@ def test_every_migration_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
 
 
 def test_every_demo_catalog_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
-    catalogs = {f"tracker/demo_data/{name}" for name in expected("tracker/demo_data", "*.json")}
+    catalogs = {f"tracker/demo_data/{name}" for name in expected("tracker/demo_data", "*.json")
+                | expected("tracker/demo_data", "*.csv")}  # and the sample usage file
     assert catalogs <= names_in(wheel), sorted(catalogs - names_in(wheel))
 
 

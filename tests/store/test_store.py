@@ -52,6 +52,7 @@ def test_storage_grows_with_changes_not_with_snapshots(engine: Any) -> None:
     for step in range(40):
         payload = copy.deepcopy(payload)
         payload["catalog_version"] = f"v{step}"
+        payload["build"] = step  # every version another state (a top-level field)
         if step % 2:
             payload["data"][0]["providers"][0]["input_price"] = 2.5 + step
         bodies.append(json.dumps(payload).encode())
@@ -78,6 +79,7 @@ def test_models_and_providers_coming_and_going_are_intervals(engine: Any) -> Non
     v2["data"][0]["providers"].append(provider("groq", 1, 1))
     v3 = copy.deepcopy(v1)
     v3["catalog_version"] = "v3"  # llama back, groq gone again
+    v3["note"] = "v3"  # (and another state than v1: a top-level field)
     for hour, payload in enumerate((v1, v2, v3)):
         p.ingest(body(payload), observed_at=T0 + timedelta(hours=hour))
     with engine.connect() as conn:

@@ -85,6 +85,22 @@ class Fault:
         return Fault("slow", act)
 
     @staticmethod
+    def trickle(body: bytes, every: float, stop: threading.Event, *,
+                headers_too: bool = False) -> Fault:
+        """Headers at once (or, `headers_too`, they trickle as well), then one byte every
+        `every` seconds: each byte restarts the client's read timeout. Ends when `stop` is
+        set (give the test's own Event, set at its end)."""
+        def act(s: socket.socket) -> None:
+            response = _response(200, body)
+            at_once = 0 if headers_too else len(response) - len(body)
+            s.sendall(response[:at_once])
+            for byte in response[at_once:]:
+                if stop.wait(every):
+                    return
+                s.sendall(bytes([byte]))
+        return Fault("trickle", act)
+
+    @staticmethod
     def reset() -> Fault:
         """Close with RST instead of a response."""
         def act(s: socket.socket) -> None:

@@ -1,11 +1,12 @@
 """Every link inside the docs leads somewhere: a relative link in README.md, CHANGELOG.md or
 docs/*.md names a file that exists, and its #anchor a heading of that page (as GitHub makes
-anchors of headings). The README is the newcomer's page: it links every page of docs/, and
-stays under 10,000 bytes."""
+anchors of headings); a file of the checkout named in inline code exists too. The README is
+the newcomer's page: it links every page of docs/, and stays under 10,000 bytes."""
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -53,7 +54,7 @@ def anchors(page: Path) -> frozenset[str]:
     tokens = _tokens(text)
     seen: dict[str, int] = {}
     found = set(re.findall(r"""<a\s+(?:id|name)=["']([^"']+)["']""", text))
-    for opening, inline in zip(tokens, tokens[1:], strict=False):
+    for opening, inline in itertools.pairwise(tokens):
         if opening.type != "heading_open":
             continue
         words = "".join(child.content if child.type in ("text", "code_inline") else
@@ -80,6 +81,35 @@ def broken_links(page: Path) -> list[str]:
         elif anchor and linked.suffix == ".md" and unquote(anchor) not in anchors(linked):
             problems.append(f"{where}: {linked.name} has no heading #{anchor}")
     return problems
+
+
+# A path of the checkout, as the docs name files in inline code: `tracker/store/schema.py`.
+REPO_PATH = re.compile(r"(?:tracker|reports|tests|bench|deploy|docs|migrations|\.ci)/[\w./-]*")
+
+
+def named_paths(text: str) -> list[tuple[int, str]]:
+    """(line, path) of every inline code span of a Markdown text that is a path of the
+    checkout (placeholders such as `<name>` or `*` left out)."""
+    found = []
+    for block in _tokens(text):
+        line = block.map[0] + 1 if block.map else 0
+        for child in block.children or []:
+            if child.type == "code_inline" and REPO_PATH.fullmatch(child.content):
+                found.append((line, child.content))
+    return found
+
+
+CURRENT_PAGES = [README, *DOCS]  # CHANGELOG.md names files that were
+
+
+@pytest.mark.parametrize("page", CURRENT_PAGES,
+                         ids=[str(p.relative_to(CHECKOUT)) for p in CURRENT_PAGES])
+def test_every_file_the_docs_name_exists(page: Path) -> None:
+    """`tracker/site.py` in a page after the module moved is a stale page."""
+    missing = [f"{page.relative_to(CHECKOUT)}:{line}: `{path}` does not exist"
+               for line, path in named_paths(page.read_text(encoding="utf-8"))
+               if not (CHECKOUT / path).exists()]
+    assert not missing, "\n".join(missing)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(CHECKOUT)) for p in PAGES])
@@ -117,6 +147,9 @@ def test_a_missing_file_and_a_missing_heading_are_caught(tmp_path: Path) -> None
     assert [target for _, target in links(sample.read_text())] == [
         "gone.md", "#nowhere", "#page", "#tracker-db-upgrade--tracker-db-current",
         "https://example.com/x"]
+    assert named_paths("Moved from `tracker/site.py` to `tracker/publish.py`; see "
+                       "`reports/<name>.py`.\n") == [(1, "tracker/site.py"),
+                                                     (1, "tracker/publish.py")]
     problems = broken_links(sample)
     assert len(problems) == 2, problems
     assert problems[0].startswith("page.md:5: (gone.md): there is no ")

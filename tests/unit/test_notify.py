@@ -52,7 +52,7 @@ def test_change_lines_escape_remote_strings() -> None:
     line = markdown_line(price(-20.0, provider_name="a|b", mid="*evil*"))
     assert line == r"**\*evil\***" + r" on a\|b: input price $1.00 → $2.00 (-20.0%)"
     assert markdown_line(policy(False, became_unknown=True)) == (
-        "**m** on p: data policy zdr → unknown (**became unknown**)")
+        "**m** on p: data policy zdr → not stated (**became unknown**)")
 
 
 def test_notify_url_lists_and_redaction() -> None:

@@ -278,7 +278,8 @@ def test_markdown_shows_every_kind_of_change() -> None:
 
     assert md.startswith("# Catalog changelog: 2026-11-01.1 → 2026-11-02.1\n")
     assert "2026-11-02 09:00 UTC" in md
-    assert "4 price changes, 3 data-policy changes (2 weakened), 1 model added" in md
+    assert ("4 price changes, 3 data-policy changes (2 weakened, 1 strengthened), "
+            "1 model added") in md
     for heading in [
         "Price changes",
         "Data-policy changes",
@@ -298,13 +299,13 @@ def test_markdown_shows_every_kind_of_change() -> None:
     assert "| $10.00 | $12.50 | ▲ +25.0% |" in md
     order = [md.index(pct) for pct in ["-25.0%", "+25.0%", "-20.0%", "+5.0%"]]
     assert order == sorted(order)
-    # policies: weakenings marked and first, null shown as unknown
+    # policies: weakenings marked and first, null shown as not stated
     assert "| mistral-large | mistral | zdr | no\\_training | **WEAKENED** |" in md
-    assert "| qwen-2.5-72b | hyperbolic | no\\_training | unknown | **WEAKENED** |" in md
+    assert "| qwen-2.5-72b | hyperbolic | no\\_training | not stated | **WEAKENED** |" in md
     assert md.index("qwen") < md.index("deepseek")
     # models added and removed with their providers, prices and policies
     assert "- **o3-mini**: context 200,000 tokens" in md
-    assert "  - azure-eu: input $1.21, output $4.84 per 1M tokens; data policy unknown" in md
+    assert "  - azure-eu: input $1.21, output $4.84 per 1M tokens; data policy not stated" in md
     assert "  - openai: input $1.50, output $2.00 per 1M tokens; data policy no\\_training" in md
     # providers, context windows, endpoints, fields, unknown kinds
     assert "| gpt-4o-2024-08-06 | groq | $2.25 | $9.00 | none |" in md
@@ -339,7 +340,7 @@ def test_html_shows_every_kind_of_change() -> None:
     assert "price went up" in page and "price went down" in page  # the colour legend
     assert page.count('<tr class="weakened">') == 2
     assert "WEAKENED" in page
-    assert "<td>unknown</td>" in page or '<td class="policy-new">unknown</td>' in page
+    assert "<td>not stated</td>" in page or '<td class="policy-new">not stated</td>' in page
     assert "o3-mini" in page and "azure-eu" in page and "$4.84" in page
     assert "gpt-3.5-turbo-0613" in page and "131,072" in page
     assert "providers.openai.rate_limits.rpm" in page
@@ -460,16 +461,19 @@ def test_summary_is_one_paragraph_with_counts_and_biggest_moves() -> None:
     assert "\n" not in text
     assert text.startswith(
         "catalog 2026-11-01.1 -> 2026-11-02.1: 4 price changes, "
-        "3 data-policy changes (2 weakened), 1 model added, 1 model removed, "
+        "3 data-policy changes (2 weakened, 1 strengthened), 1 model added, 1 model removed, "
         "1 provider added, 1 provider removed, 1 context-window change, 1 endpoint change, "
         "2 other field changes, 1 shutdown announced."
     )
     assert text.endswith(
-        " Biggest moves: gemini-2.0-flash on google input -25.0% ($0.10 -> $0.075); "
+        " Biggest moves: by percent gemini-2.0-flash on google input -25.0% ($0.10 -> $0.075); "
         "gpt-4o-2024-08-06 on azure output +25.0% ($10.00 -> $12.50); "
-        "gpt-4o-2024-08-06 on openai input -20.0% ($2.50 -> $2.00)."
+        "gpt-4o-2024-08-06 on openai input -20.0% ($2.50 -> $2.00); "
+        "by dollars gpt-4o-2024-08-06 on azure output +$2.50 ($10.00 -> $12.50); "
+        "gpt-4o-2024-08-06 on openai input -$0.50 ($2.50 -> $2.00); "
+        "claude-3-5-haiku on anthropic output +$0.20 ($4.00 -> $4.20)."
     )
-    assert "claude" not in text  # only the three biggest moves
+    assert "+5.0%" not in text  # only the three biggest moves by each measure
 
 
 def test_summary_neutralizes_terminal_control_characters() -> None:

@@ -29,6 +29,11 @@ class SourceAdapter(Protocol):
         """The normalized catalog; raises `PayloadError` naming the first problems."""
         ...
 
+    # Optional: `same_catalog(body, accepted) -> bool`, whether `body` certainly parses to
+    # the catalog that `accepted` (a body accepted before) parsed to, although their bytes
+    # differ (a field that changes on every poll). The pipeline then records an unchanged
+    # observation without a parse; without it, only identical bytes skip the parse.
+
 
 class ModelsList:
     """The request of the catalogs that live at `{base}/models` with no parameters."""

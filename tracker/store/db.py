@@ -134,6 +134,39 @@ def open_existing(url: str) -> Engine | None:
     return None if revision is None else open_database(url)
 
 
+def open_quick_reader(url: str, timeout: float = 1.0) -> Engine | None:
+    """An engine for a read that must be quick and change nothing (shell completion), or None
+    when there is nothing to read at the newest schema: no SQLite file, no tracker tables, an
+    older or newer revision. Nothing is created or migrated; SQLite is read without taking
+    the write lock, and no connection waits more than about `timeout` seconds."""
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": timeout}, **_JSON_CODEC)
+    else:
+        if parsed.get_driver_name() in ("psycopg2", ""):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, connect_args={"connect_timeout": max(1, round(timeout))},
+                               **_JSON_CODEC)
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            revision = (conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                        if inspector.has_table("alembic_version") else None)
+    except Exception:
+        engine.dispose()
+        return None
+    if revision != HEAD_REVISION:
+        engine.dispose()
+        return None
+    return engine
+
+
 def _sqlite_engine(url: str, database: str | None, create: bool = True) -> Engine:
     on_disk = bool(database) and database != ":memory:" and not str(database).startswith("file:")
     path = Path(str(database)).expanduser() if on_disk else None
@@ -265,6 +298,8 @@ def storage_fault(error: BaseException, where: str) -> StorageError | None:
         what = _POSTGRES_FAULTS.get(sqlstate) or _POSTGRES_FAULTS.get(sqlstate[:2])
     if what is None:
         return None
+    if sqlstate == "25006":  # "cannot execute UPDATE in a read-only transaction": said above
+        return StorageError(f"database {where}: {what}")
     return StorageError(f"database {where}: {what} ({_first_line(orig)})")
 
 

@@ -62,6 +62,8 @@ class SnapshotInfo:
     raw_sha256: str
     # Its catalog_version already labelled another content when it was first served.
     version_reused: bool = False
+    # The size of the exact bytes received (0: not read).
+    raw_size: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,7 +174,7 @@ def all_sources(conn: Connection) -> list[AnyRow]:
 
 _SNAPSHOT_FIELDS = ("id", "catalog_version", "content_hash", "first_observed_at",
                     "last_observed_at", "model_count", "identity", "extra", "raw_sha256",
-                    "version_reused")
+                    "version_reused", "raw_size")
 _SNAPSHOT_COLUMNS = tuple(snapshots.c[name] for name in _SNAPSHOT_FIELDS)
 
 
@@ -194,6 +196,7 @@ def _snapshot_info(row: Any, prefix: str = "") -> SnapshotInfo:
         extra=dict(row.extra or {}),
         raw_sha256=row.raw_sha256,
         version_reused=bool(row.version_reused),
+        raw_size=row.raw_size,
     )
 
 
@@ -235,6 +238,18 @@ def version_labels_other_content(conn: Connection, source: int, version: str,
             snapshots.c.content_hash != content_hash,
         ).limit(1)
     ).first() is not None
+
+
+def snapshot_served_as(conn: Connection, source: int, version: str) -> SnapshotInfo | None:
+    """The state most recently observed under `version` (a version that served the content
+    of a snapshot first seen, and labelled, under another)."""
+    row = conn.execute(
+        select(observations.c.snapshot_id)
+        .where(observations.c.source_id == source, observations.c.catalog_version == version,
+               observations.c.snapshot_id.is_not(None))
+        .order_by(observations.c.id.desc()).limit(1)
+    ).first()
+    return snapshot_by_id(conn, source, row.snapshot_id) if row else None
 
 
 def is_hash_prefix(ref: str) -> bool:
@@ -399,13 +414,22 @@ def load_catalog(conn: Connection, source: int, snapshot: SnapshotInfo) -> Catal
 
 
 def raw_body(conn: Connection, snapshot_id: int) -> bytes:
-    """The exact bytes received for a snapshot, undoing the delta chain back to a keyframe."""
+    """The exact bytes received for a snapshot, undoing the delta chain back to a keyframe.
+
+    The whole chain (up to `rawbody.KEYFRAME_EVERY` bodies) comes in one recursive query,
+    not one query per link.
+    """
+    link = select(snapshots.c.id, snapshots.c.raw_body, snapshots.c.raw_base_id).where(
+        snapshots.c.id == snapshot_id).cte("chain", recursive=True)
+    base = snapshots.alias("base")
+    link = link.union_all(
+        select(base.c.id, base.c.raw_body, base.c.raw_base_id)
+        .join(link, base.c.id == link.c.raw_base_id))
+    rows = {row.id: row for row in conn.execute(select(link))}
     chain: list[bytes] = []
     current: int | None = snapshot_id
     while current is not None:
-        row = conn.execute(
-            select(snapshots.c.raw_body, snapshots.c.raw_base_id).where(snapshots.c.id == current)
-        ).one()
+        row = rows[current]
         chain.append(row.raw_body)
         current = row.raw_base_id
     body = rawbody.decompress(chain.pop())

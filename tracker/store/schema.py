@@ -385,7 +385,7 @@ policy_changes_view = _view(
 )
 
 VIEWS: dict[str, Table] = {
-    view.name: view
+    str(view.name): view
     for view in (current_offers_view, offer_history_view, price_changes_view,
                  policy_changes_view, model_history_view)
 }
