@@ -14,7 +14,7 @@ from typing import Any
 
 from .changelog import PriceRow, _price
 from .format import format_count, format_json, format_price, policy_label
-from .phrases import KIND_LABELS, count_text, policy_flag
+from .phrases import KIND_LABELS, count_text, policy_flag, restored_text
 
 __all__ = ["KNOWN_KINDS", "ChangeLine", "count_text", "describe", "describe_all"]
 
@@ -111,8 +111,8 @@ def describe(change: dict[str, Any], siblings: list[dict[str, Any]] | None = Non
             "restored": ("↺ restored", "stronger"),
             "strengthened": ("▲ strengthened", "stronger"),
         }.get(policy_flag(change), ("", ""))
-        if tone == "stronger" and change.get("weakened_at"):
-            detail += f" (weakened {str(change['weakened_at'])[:10]})"
+        if policy_flag(change) == "restored":
+            detail += f": {restored_text(change.get('weakened_at'))}"
     elif kind in ("model_added", "model_removed"):
         old, new = _model_text(old_raw), _model_text(new_raw)
         tone = "added" if kind == "model_added" else "removed"

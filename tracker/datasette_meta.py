@@ -13,7 +13,7 @@ biggest price moves of the last 7 days, every weakening.
 >>> sorted(meta.data["databases"]["tracker"]["queries"])
 ['biggest_price_moves', 'catalog_as_of', 'every_weakening']
 >>> meta.data["databases"]["tracker"]["tables"]["current_offers"]["units"]["input_price"]
-'USD / Mtoken'
+'usd_per_mtok'
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from typing import Any
 
 __all__ = ["DatasetteMetadata", "datasette_metadata"]
 
-# Pint definitions Datasette registers, so that prices display with their unit.
-CUSTOM_UNITS = ["token = [token]", "USD = [currency]"]
-PRICE_UNIT = "USD / Mtoken"
+# A unit Datasette registers (with Pint) so that prices display as "2.5 $/Mtok". It is a
+# plain factor of 1: Datasette rescales units with dimensions to a "compact" prefix (it would
+# show $2.5 per 1M tokens as "2.5 µUSD/token"), and leaves a dimensionless one as it is.
+CUSTOM_UNITS = ["usd_per_mtok = 1 = $/Mtok"]
+PRICE_UNIT = "usd_per_mtok"
 
 _PRICE_COLUMNS = {"input_price", "output_price", "old_price", "new_price"}
 

@@ -58,7 +58,7 @@ def test_datasette_sorts_prices_as_numbers_and_runs_every_canned_query(tmp_path:
     metadata = json.loads((tmp_path / "metadata.json").read_text())
     assert list(metadata["databases"]) == ["tracker"]  # named after the file, as Datasette does
     as_of = iso(now - timedelta(days=2, hours=12))
-    (views, text, moves, as_of_rows, weakenings, listing, page, snapshots) = serve(
+    (views, text, moves, as_of_rows, weakenings, listing, page, snapshots, front) = serve(
         database, metadata,
         "/tracker/current_offers.json?_sort_desc=input_price&_shape=array",
         "/tracker/offers.json?_sort_desc=input_price&_shape=array",
@@ -68,6 +68,7 @@ def test_datasette_sorts_prices_as_numbers_and_runs_every_canned_query(tmp_path:
         "/tracker.json",
         "/tracker/current_offers",
         "/tracker/snapshots?_nocol=raw_body",
+        "/tracker",
     )
 
     # The view sorts numerically; the table's exact decimal text sorts as text ("3" > "15").
@@ -91,6 +92,8 @@ def test_datasette_sorts_prices_as_numbers_and_runs_every_canned_query(tmp_path:
     hidden = {table["name"] for table in listing[1]["tables"] if table["hidden"]}
     assert {"snapshots", "observations", "notifications", "alembic_version"} <= hidden
     assert {"offers", "changes", "sources"}.isdisjoint(hidden)
-    assert page[0] == 200 and "USD / Mtoken" in page[1]  # prices shown with their unit
+    assert page[0] == 200 and "15.0&nbsp;$/Mtok" in page[1]  # prices shown with their unit
     assert "USD per 1M input tokens" in page[1]  # the column descriptions
-    assert snapshots[0] == 200 and "raw_body" not in snapshots[1].split("<tbody>")[0]
+    assert snapshots[0] == 200 and 'class="col-catalog_version' in snapshots[1]
+    assert 'class="col-raw_body' not in snapshots[1]
+    assert 'href="tracker/snapshots?_nocol=raw_body"' in front[1]  # the database page links it

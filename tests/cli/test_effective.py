@@ -258,3 +258,23 @@ def test_history_draws_the_effective_line_per_floor(tracker: Tracker, tmp_path: 
     assert page.count('<g class="effective"') == 6  # a band per floor on both price charts
     assert "effective at zdr: groq, $0.59 per 1M tokens (blended $0.64)" in page
     assert "<h2>Effective price per floor</h2>" in page
+
+
+def test_the_feed_and_the_site_carry_effective_prices_when_floors_are_configured(
+    tracker: Tracker, tmp_path: Path
+) -> None:
+    config = tmp_path / "tracker.toml"
+    config.write_text('effective_floors = ["zdr"]\n')
+    cli = Tracker({**tracker.env, "TRACKER_CONFIG": str(config)}, tracker.cwd)
+    lay_series(cli, tmp_path)
+
+    feed = cli("feed").stdout
+    assert "effective price (zdr)" in feed
+    assert "deepinfra removed; next zdr offer: groq" in feed
+    assert "effective price (zdr)" not in tracker("feed").stdout  # no floors: none
+
+    cli("site", str(tmp_path / "site"))
+    page = (tmp_path / "site" / "models" / "llama-70b.html").read_text()
+    assert page.count('<g class="effective"') == 2  # the zdr band, on both price charts
+    [weekly] = (tmp_path / "site" / "weekly").glob("weekly-2026-W45.html")
+    assert ">Effective price</h2>" in weekly.read_text()

@@ -176,7 +176,7 @@ def test_the_views_have_the_documented_columns(engine: Engine) -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text()
     for name, declared in VIEWS.items():
         assert f"`{name}`" in docs
-        for column in declared.c.keys():
+        for column in (c.name for c in declared.columns):
             assert f"`{column}`" in docs, f"{name}.{column} is not in docs/schema.md"
 
 

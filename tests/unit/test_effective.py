@@ -115,7 +115,7 @@ def test_offers_are_sorted_by_model_then_floor_strongest_first() -> None:
 # --- the derived records, by example ---
 
 
-def changes(old: Catalog, new: Catalog, floors: list[str] = ["zdr", "any"]) -> list[tuple]:  # noqa: B006
+def changes(old: Catalog, new: Catalog, floors: tuple[str, ...] = ("zdr", "any")) -> list[tuple]:
     return [(c["model"], c["field"], (c["old"] or {}).get("provider"),
              (c["new"] or {}).get("provider"), c["causes"])
             for c in effective_changes(old, new, floors)]
@@ -170,7 +170,7 @@ def test_models_added_and_removed_and_first_offers() -> None:
     new = catalog(model("born", offer("p", "1", "1", "zdr")),
                   model("gains", offer("open", "1", "1", "none"),
                         offer("safe", "2", "2", "zdr")))
-    assert changes(old, new, ["zdr"]) == [
+    assert changes(old, new, ("zdr",)) == [
         ("born", "effective.zdr", None, "p", ["model_added"]),
         ("gains", "effective.zdr", None, "safe", ["provider_added"]),
         ("gone", "effective.zdr", "p", None, ["model_removed"]),

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, Text, and_, cast, func, or_, select, text
+from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, func, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.catalog import Catalog, Model, Provider
@@ -156,8 +156,13 @@ def json_as_text(column: Any, name: str) -> ColumnElement[Any]:
 # --- sources ---
 
 
+# The queries every ingest runs are built once, with bound parameters: building a statement
+# and its cache key costs several times what running it does on SQLite.
+_SOURCE_ID = select(sources.c.id).where(sources.c.name == bindparam("name"))
+
+
 def source_id(conn: Connection, name: str) -> int | None:
-    return conn.execute(select(sources.c.id).where(sources.c.name == name)).scalar()
+    return conn.execute(_SOURCE_ID, {"name": name}).scalar()
 
 
 def source_ids(conn: Connection) -> dict[str, int]:
@@ -210,21 +215,19 @@ class _Prefixed:
         return getattr(self._row, self._prefix + name)
 
 
+_SNAPSHOT_BY_ID = select(*_SNAPSHOT_COLUMNS).where(
+    snapshots.c.source_id == bindparam("source"), snapshots.c.id == bindparam("snapshot"))
+_SNAPSHOT_BY_IDENTITY = select(*_SNAPSHOT_COLUMNS).where(
+    snapshots.c.source_id == bindparam("source"), snapshots.c.identity == bindparam("identity"))
+
+
 def snapshot_by_id(conn: Connection, source: int, snapshot_id: int) -> SnapshotInfo | None:
-    row = conn.execute(
-        select(*_SNAPSHOT_COLUMNS).where(
-            snapshots.c.source_id == source, snapshots.c.id == snapshot_id
-        )
-    ).first()
+    row = conn.execute(_SNAPSHOT_BY_ID, {"source": source, "snapshot": snapshot_id}).first()
     return _snapshot_info(row) if row else None
 
 
 def snapshot_by_identity(conn: Connection, source: int, identity: str) -> SnapshotInfo | None:
-    row = conn.execute(
-        select(*_SNAPSHOT_COLUMNS).where(
-            snapshots.c.source_id == source, snapshots.c.identity == identity
-        )
-    ).first()
+    row = conn.execute(_SNAPSHOT_BY_IDENTITY, {"source": source, "identity": identity}).first()
     return _snapshot_info(row) if row else None
 
 
@@ -292,18 +295,20 @@ def list_snapshots(conn: Connection, source: int) -> list[SnapshotInfo]:
     return [_snapshot_info(row) for row in rows]
 
 
+_NEWEST_SNAPSHOT_ID = select(func.max(snapshots.c.id)).where(
+    snapshots.c.source_id == bindparam("source"))
+_SNAPSHOT_COUNT = select(func.count()).select_from(snapshots).where(
+    snapshots.c.source_id == bindparam("source"))
+
+
 def newest_snapshot_id(conn: Connection, source: int) -> int | None:
     """The most recently created snapshot: the base the validity intervals continue from."""
-    return conn.execute(
-        select(func.max(snapshots.c.id)).where(snapshots.c.source_id == source)
-    ).scalar()
+    return conn.execute(_NEWEST_SNAPSHOT_ID, {"source": source}).scalar()
 
 
 def snapshot_count(conn: Connection, source: int) -> int:
     """How many snapshots a source has."""
-    return int(conn.execute(
-        select(func.count()).select_from(snapshots).where(snapshots.c.source_id == source)
-    ).scalar_one())
+    return int(conn.execute(_SNAPSHOT_COUNT, {"source": source}).scalar_one())
 
 
 def snapshot_counts(conn: Connection) -> dict[int, int]:
@@ -322,22 +327,28 @@ def state_at(conn: Connection, source: int, before: datetime | None = None,
 
     With `inclusive`, an observation exactly at `before` counts (for "as of" lookups).
     """
-    query = select(observations.c.snapshot_id, observations.c.observed_at).where(
-        observations.c.source_id == source, observations.c.snapshot_id.is_not(None)
-    )
-    if before is not None:
-        query = query.where(
-            observations.c.observed_at <= before if inclusive
-            else observations.c.observed_at < before
-        )
-    row = conn.execute(
-        query.order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
-    ).first()
+    bound = None if before is None else "<=" if inclusive else "<"
+    row = conn.execute(_STATE_QUERIES[bound], {"source": source, "before": before}).first()
     if row is None:
         return None
     info = snapshot_by_id(conn, source, row.snapshot_id)
     assert info is not None  # a foreign key guarantees it
     return info, row.observed_at
+
+
+def _state_query(bound: str | None) -> Any:
+    query = select(observations.c.snapshot_id, observations.c.observed_at).where(
+        observations.c.source_id == bindparam("source"), observations.c.snapshot_id.is_not(None)
+    )
+    if bound is not None:
+        before = bindparam("before", type_=observations.c.observed_at.type)
+        query = query.where(observations.c.observed_at <= before if bound == "<="
+                            else observations.c.observed_at < before)
+    return query.order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+
+
+# state_at's query without a bound, before a time, and at or before a time.
+_STATE_QUERIES = {bound: _state_query(bound) for bound in (None, "<", "<=")}
 
 
 def previous_snapshot(conn: Connection, source: int) -> SnapshotInfo | None:
@@ -441,10 +452,12 @@ def raw_body(conn: Connection, snapshot_id: int) -> bytes:
 # --- observations ---
 
 
+_LATEST_OBSERVATION_TIME = select(func.max(observations.c.observed_at)).where(
+    observations.c.source_id == bindparam("source"))
+
+
 def latest_observation_time(conn: Connection, source: int) -> datetime | None:
-    return conn.execute(
-        select(func.max(observations.c.observed_at)).where(observations.c.source_id == source)
-    ).scalar()
+    return conn.execute(_LATEST_OBSERVATION_TIME, {"source": source}).scalar()
 
 
 def observations_after(conn: Connection, source: int, moment: datetime) -> int:

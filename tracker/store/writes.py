@@ -73,11 +73,7 @@ def delete_source(conn: Connection, source_id: int) -> None:
 
 
 def touch_snapshot(conn: Connection, snapshot_id: int, observed_at: datetime) -> None:
-    conn.execute(
-        update(snapshots)
-        .where(snapshots.c.id == snapshot_id, snapshots.c.last_observed_at < observed_at)
-        .values(last_observed_at=observed_at)
-    )
+    conn.execute(_TOUCH_SNAPSHOT, {"b_snapshot": snapshot_id, "b_observed_at": observed_at})
 
 
 def insert_snapshot(
@@ -229,8 +225,18 @@ def _model_row(model: Model) -> dict[str, Any]:
 # --- observations and changes ---
 
 
+# Built once: every poll runs these (see reads.py on why).
+_INSERT_OBSERVATION = insert(observations)
+_TOUCH_SNAPSHOT = (
+    update(snapshots)
+    .where(snapshots.c.id == bindparam("b_snapshot"),
+           snapshots.c.last_observed_at < bindparam("b_observed_at"))
+    .values(last_observed_at=bindparam("b_observed_at"))
+)
+
+
 def record_observation(conn: Connection, **values: Any) -> int:
-    result = conn.execute(insert(observations).values(**values))
+    result = conn.execute(_INSERT_OBSERVATION, values)
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
