@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
 import generate  # bench/generate.py, next to this script
+import orjson
 
 HOUR = timedelta(hours=1)
 FRESH_DAYS = 8  # a fresh database: the last 8 days (a window of 7 days fits in it)

@@ -1,6 +1,6 @@
 """Benchmark the tracker as a user runs it: whole `tracker` processes against a synthetic series.
 
-    /work/venv/bin/python bench/run.py                  # realistic: 300 versions, 50 -> 2,000 models
+    /work/venv/bin/python bench/run.py             # realistic: 300 versions, 50 to 2,000 models
     /work/venv/bin/python bench/run.py --kind           # the old, kind series: 300 x 2,000 models
     /work/venv/bin/python bench/run.py --json --no-fail
     /work/venv/bin/python bench/run.py --versions 30 --models 200 --steps floors,import,verify

@@ -106,8 +106,9 @@ def verify(database_url: str, parsed: dict[str, Any], source: str = "auriko") ->
                     [c.record for c in reads.changes_of(conn, [row.id])])
                 checked["changes"] += len(expected)
                 if stored_records != expected:
-                    first = next((i for i, (a, b) in enumerate(zip(stored_records, expected))
-                                  if a != b), min(len(stored_records), len(expected)))
+                    pairs = enumerate(zip(stored_records, expected, strict=False))
+                    first = next((i for i, (a, b) in pairs if a != b),
+                                 min(len(stored_records), len(expected)))
                     shown = [r[first] if first < len(r) else None
                              for r in (stored_records, expected)]
                     problems.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -30,6 +31,7 @@ from .phrases import (
     FLAG_WORDS,
     Count,
     became_unknown,
+    by_model,
     count_text,
     counts,
     policy_flag,
@@ -134,7 +136,7 @@ class EffectiveRow:
                 _FLOOR_ORDER.get(self.floor, 3))
 
 
-def _effective(change: dict[str, Any], siblings: list[dict[str, Any]]) -> EffectiveRow:
+def _effective(change: dict[str, Any], siblings: Sequence[Mapping[str, Any]]) -> EffectiveRow:
     from .phrases import effective_reason
 
     old, new = _dict(change.get("old")), _dict(change.get("new"))
@@ -447,12 +449,14 @@ def build_view(diff: dict[str, Any]) -> Changelog:
     # When the new state was observed: how long a restoration took to undo a weakening.
     reached = diff.get("observed_at") or _dict(diff.get("to")).get("first_observed_at")
     kinds: list[str] = []
+    siblings = by_model(changes) if any(
+        c.get("kind") == "effective_price_changed" for c in changes) else {}
     for change in changes:
         kind = _s(change.get("kind"))
         kinds.append(kind)
         model, provider = _s(change.get("model")), _s(change.get("provider"))
         if kind == "effective_price_changed":
-            view.effective.append(_effective(change, changes))
+            view.effective.append(_effective(change, siblings.get(change.get("model"), [])))
         elif kind == "price_changed":
             view.prices.append(_price(change))
         elif kind == "data_policy_changed":

@@ -9,6 +9,7 @@ otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,7 @@ def _model_text(record: object) -> str:
     return ", ".join(parts)
 
 
-def describe(change: dict[str, Any], siblings: list[dict[str, Any]] | None = None
+def describe(change: dict[str, Any], siblings: Sequence[Mapping[str, Any]] | None = None
              ) -> ChangeLine:
     """The display line of one change record (any kind, unknown kinds included); `siblings`
     (the other records of its diff) let an effective-price change say what moved it."""
@@ -133,8 +134,12 @@ def describe(change: dict[str, Any], siblings: list[dict[str, Any]] | None = Non
 
 
 def describe_all(changes: list[dict[str, Any]]) -> list[ChangeLine]:
+    from .phrases import by_model
+
     records = [c for c in changes if isinstance(c, dict)]
-    return [describe(c, records) for c in records]
+    siblings = by_model(records) if any(
+        c.get("kind") == "effective_price_changed" for c in records) else {}
+    return [describe(c, siblings.get(c.get("model"), [])) for c in records]
 
 
 KNOWN_KINDS = tuple(KIND_LABELS)

@@ -23,6 +23,7 @@ __all__ = [
     "KIND_LABELS",
     "Count",
     "became_unknown",
+    "by_model",
     "count_text",
     "counts",
     "days_between",
@@ -228,6 +229,15 @@ def _price_moves(provider: str, records: list[Mapping[str, Any]]) -> str:
     moves = [f"{str(r.get('field') or '').removesuffix('_price')} {format_price(r.get('old'))}"
              f" → {format_price(r.get('new'))}" for r in records]
     return f"{provider} {', '.join(moves)}"
+
+
+def by_model(changes: Iterable[Mapping[str, Any]]) -> dict[object, list[Mapping[str, Any]]]:
+    """The records of a diff grouped by model: what `effective_reason` reads for one record's
+    siblings (a report has thousands of records; each reason reads only its model's)."""
+    grouped: dict[object, list[Mapping[str, Any]]] = {}
+    for change in changes:
+        grouped.setdefault(change.get("model"), []).append(change)
+    return grouped
 
 
 def cause_phrases(model: object, providers: Sequence[str], kinds: Iterable[str],

@@ -10,6 +10,7 @@ absolute, per 1M tokens), moves per provider, policy weakenings and models gone.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from .changelog import (
 from .describe import ChangeLine, count_text, describe_all
 from .env import html_env, markdown_env
 from .format import format_count, format_pct, format_time, format_usd, snapshot_label
-from .phrases import KIND_LABELS, cause_phrases, effective_reason
+from .phrases import KIND_LABELS, by_model, cause_phrases, effective_reason
 
 __all__ = ["build_report_view", "render_report_html", "render_report_markdown"]
 
@@ -125,7 +126,7 @@ def _kind_words(kinds: list[str]) -> str:
     return ", ".join(KIND_LABELS.get(k, (k.replace("_", " "),))[0] for k in kinds)
 
 
-def _impact_causes(row: dict[str, Any], net: list[dict[str, Any]]) -> str:
+def _impact_causes(row: dict[str, Any], net: Sequence[Mapping[str, Any]]) -> str:
     """The changes that moved a usage row's cost, in words (raw)."""
     causes = [str(c) for c in row.get("causes") or []]
     if not causes:
@@ -145,8 +146,9 @@ def _impact_causes(row: dict[str, Any], net: list[dict[str, Any]]) -> str:
     return "; ".join(words) or _kind_words(causes)
 
 
-def _impact(impact: dict[str, Any], net: list[dict[str, Any]]) -> ImpactView:
+def _impact(impact: dict[str, Any], changes: list[dict[str, Any]]) -> ImpactView:
     lines: list[ImpactLine] = []
+    siblings = by_model(changes)
     for row in impact.get("rows") or []:
         if not isinstance(row, dict):
             continue
@@ -163,7 +165,7 @@ def _impact(impact: dict[str, Any], net: list[dict[str, Any]]) -> ImpactView:
             output_tokens=format_count(row.get("output_tokens")),
             old_cost=format_usd(row.get("old_cost")), new_cost=format_usd(row.get("new_cost")),
             delta=format_usd(delta, signed=True) if delta is not None else "—", tone=tone,
-            priced_at=priced, causes=_impact_causes(row, net),
+            priced_at=priced, causes=_impact_causes(row, siblings.get(row.get("model"), [])),
             warning=str(row.get("warning") or ""),
         ))
     old_total, delta_total = impact.get("old_total"), impact.get("delta")

@@ -623,6 +623,7 @@ class Tracker:
                 from tracker.publish import write_lines_atomically
 
                 path = Path(output)
+                path.parent.mkdir(parents=True, exist_ok=True)
                 write_lines_atomically(path, lines)
                 return ExportResult(kind, fmt, count, tuple(names), path)
             for line in lines:

@@ -293,21 +293,20 @@ def order_free_text(raw: Any) -> bytes | None:
     if isinstance(raw, dict):
         providers = raw.get("providers")
         if isinstance(providers, list) and len(providers) > 1:
-            try:
-                raw = {**raw, "providers": sorted(providers, key=_provider_name)}
-            except (TypeError, KeyError):
-                pass  # not a valid model: its text stays in its own order
+            by_name = _by_name(providers)
+            if by_name is not None:  # else not a valid model: it stays in its own order
+                raw = {**raw, "providers": by_name}
     try:
         return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
         return None
 
 
-def _provider_name(provider: Any) -> str:
-    name = provider["name"]
-    if not isinstance(name, str):
-        raise TypeError("provider name is not a string")
-    return name
+def _by_name(providers: list[Any]) -> list[Any] | None:
+    """Providers sorted by name; None unless each is an object with a string name."""
+    if not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in providers):
+        return None
+    return sorted(providers, key=lambda p: p["name"])
 
 
 # How far apart two bodies' sizes may be and still hold the same catalog for
@@ -525,14 +524,17 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _unstorable(model: Model) -> str | None:
-    """The first value of a validated model that cannot be kept exactly, described."""
-    names = {"id": model.id, "owned_by": model.owned_by}
-    for provider in model.providers.values():
-        names[f"providers {id_label(provider.name)} name"] = provider.name
-        names[f"providers {id_label(provider.name)} data_policy"] = provider.data_policy or ""
-    for where, name in names.items():
+    """The first value of a validated model that cannot be kept exactly, described (the
+    labels are made only for the value at fault: this runs for every new or changed model)."""
+    for where, name in (("id", model.id), ("owned_by", model.owned_by)):
         if "\x00" in name:
             return f"{where}: contains a NUL character"
+    for provider in model.providers.values():
+        for field_name, name in (("name", provider.name),
+                                 ("data_policy", provider.data_policy or "")):
+            if "\x00" in name:
+                return (f"providers {id_label(provider.name)} {field_name}: contains a NUL "
+                        "character")
     for name in ("created", "context_window"):
         value = getattr(model, name)
         if value is not None and not (isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX):

@@ -633,10 +633,10 @@ def site(app: AppContext, directory: Path, sources: tuple[str, ...], site_url: s
     """
     with app.tracker() as t:
         result = t.build_site(directory, sources, site_url=site_url, feed_limit=feed_limit)
-    click.echo(f"wrote {result.pages} pages to {directory}: {result.transitions} transitions, "
-               f"{result.weeks} weekly reports, {result.models} models; {result.api_files} "
-               f"API files" + (f"; removed {result.removed} stale pages" if result.removed
-                               else ""))
+    click.echo(f"wrote {result.pages} pages and {result.api_files} API files to {directory}: "
+               f"{result.transitions} transitions, {result.weeks} weekly reports, "
+               f"{result.models} models"
+               + (f"; removed {result.removed} stale pages" if result.removed else ""))
 
 
 # --- price, export, datasette-metadata: the history as data ---
@@ -701,7 +701,15 @@ def export(app: AppContext, kind: str, since: str | None, until: str | None,
     """
     target: Path | TextIO = output if output is not None else sys.stdout
     with app.tracker() as t:
-        result = t.export(kind, target, since=since, until=until, sources=sources, fmt=fmt)
+        try:
+            result = t.export(kind, target, since=since, until=until, sources=sources, fmt=fmt)
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): the rows it wanted were written. Point
+            # stdout at /dev/null so that flushing it at exit does not fail again.
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
     if output is not None:
         click.echo(f"wrote {result.rows} rows to {output}", err=True)
 

@@ -82,16 +82,15 @@ class DatasetteMetadata:
 
 
 def _view_metadata() -> dict[str, dict[str, Any]]:
-    from tracker.store.schema import VIEWS
+    from tracker.store.reads import view_columns
 
     tables: dict[str, dict[str, Any]] = {}
-    for name, view in VIEWS.items():
-        # str(): column names are str subclasses (quoted_name), which JSON encoders refuse.
-        units = {str(c.name): PRICE_UNIT for c in view.columns if c.name in _PRICE_COLUMNS}
+    for name, (description, columns) in view_columns().items():
+        units = {column: PRICE_UNIT for column, _ in columns if column in _PRICE_COLUMNS}
         entry: dict[str, Any] = {
             "title": name.replace("_", " ").capitalize(),
-            "description": view.comment,
-            "columns": {str(c.name): c.comment for c in view.columns},
+            "description": description,
+            "columns": dict(columns),
         }
         if units:
             entry["units"] = units

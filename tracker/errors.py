@@ -11,7 +11,7 @@ from typing import Any
 
 
 class ExitCode(IntEnum):
-    """The documented exit codes of `tracker` (README, "Exit codes")."""
+    """The documented exit codes of `tracker` (docs/commands.md, "Exit codes")."""
 
     OK = 0  # success, changed or unchanged
     BUG = 1  # an unexpected error: a bug

@@ -139,8 +139,15 @@ def import_git(
             todo.append(commit)
     if progress:
         progress(0, len(todo))
-    with _automatic_gc_paused():
-        _ingest_all(pipeline, repo_path, file_path, todo, summary, write_changelogs, progress)
+    # A backfill need not wait for each version to reach the disk: a crash loses at most the
+    # last versions imported, and the next run imports them again.
+    durable, pipeline.durable_commits = pipeline.durable_commits, False
+    try:
+        with _automatic_gc_paused():
+            _ingest_all(pipeline, repo_path, file_path, todo, summary, write_changelogs,
+                        progress)
+    finally:
+        pipeline.durable_commits = durable
     return summary
 
 

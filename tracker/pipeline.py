@@ -155,6 +155,10 @@ class Pipeline:
         self._cache = _CatalogCache()
         # The last catalog parsed in this process: the next parse reuses its unchanged models.
         self._last_parsed: Catalog | None = None
+        # Whether a commit waits until it is on disk. A backfill (import-git) turns it off on
+        # PostgreSQL: a crash loses at most the last versions, which the next run imports again
+        # (SQLite's WAL mode with synchronous=NORMAL makes the same trade for every commit).
+        self.durable_commits = True
 
     # --- entry points ---
 
@@ -613,7 +617,7 @@ class Pipeline:
         """Serialize writers of one source (SQLite's BEGIN IMMEDIATE already does)."""
         if conn.dialect.name == "postgresql":
             key = zlib.crc32(f"catalog-tracker:{self.source.name}".encode())
-            writes.advisory_xact_lock(conn, key)
+            writes.advisory_xact_lock(conn, key, durable=self.durable_commits)
 
 
 # A clock reading before the newest observation is recorded this much after it.

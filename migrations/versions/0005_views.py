@@ -131,6 +131,13 @@ firsts AS (
 )"""
 
 
+# An island is named by the state it starts at and that state's snapshot, in one integer,
+# `seq * _KEY + snapshot id` (both below 2**32, so the seq decides the order): the running
+# MAX over the island starts gives each piece its island, and the island its first snapshot,
+# in one pass.
+_KEY = 4294967296
+
+
 def _intervals(d: _Dialect, table: str, values: list[tuple[str, str]], keys: list[str]) -> str:
     """The WITH clause that turns `table`'s interval rows into `spans`: one row per
     uninterrupted interval of one value (`values`) of one thing (`keys`), with its start and
@@ -176,19 +183,18 @@ flagged AS (
     WINDOW w AS (PARTITION BY {thing} ORDER BY start_seq)
 ),
 islands AS (
-    SELECT f.*, SUM(starts_island) OVER (PARTITION BY {thing} ORDER BY start_seq) AS island
+    SELECT f.*,
+           MAX(CASE WHEN starts_island = 1
+                    THEN start_seq * {_KEY} + start_snapshot_id END)
+               OVER (PARTITION BY {thing} ORDER BY start_seq) AS island
     FROM flagged AS f
 ),
-headed AS (
-    SELECT i.*, FIRST_VALUE(start_snapshot_id)
-               OVER (PARTITION BY {thing}, island ORDER BY start_seq) AS first_snapshot_id
-    FROM islands AS i
-),
 spans AS (
-    SELECT {thing}, {", ".join(names)}, first_snapshot_id, MIN(start_at) AS start_at,
+    SELECT {thing}, {", ".join(names)}, island % {_KEY} AS first_snapshot_id,
+           MIN(start_at) AS start_at,
            CASE WHEN COUNT(end_at) < COUNT(*) THEN NULL ELSE MAX(end_at) END AS end_at
-    FROM headed
-    GROUP BY {thing}, island, {", ".join(names)}, first_snapshot_id
+    FROM islands
+    GROUP BY {thing}, island, {", ".join(names)}
 )"""  # noqa: S608 (constant SQL, built from this module's names: no value from outside)
 
 

@@ -78,7 +78,7 @@ def test_the_api_validates_links_everything_and_agrees_with_the_pages(
         tracker: Tracker, report_history: dict[str, Any], tmp_path: Path) -> None:
     site = tmp_path / "site"
     # 3 models, index.json, current.json, changes.jsonl and the 4 schemas
-    assert "; 10 API files" in tracker("site", str(site)).stdout
+    assert "13 pages and 10 API files to" in tracker("site", str(site)).stdout
     api = site / "api"
 
     index = json.loads((api / "index.json").read_text())

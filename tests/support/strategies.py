@@ -126,6 +126,12 @@ def identifiers(min_size: int = 0) -> st.SearchStrategy[str]:
 
 
 @functools.cache
+def versions() -> st.SearchStrategy[str]:
+    """A `catalog_version`: an identifier that is not white space only (rejected as blank)."""
+    return identifiers(min_size=1).filter(lambda text: bool(text.strip()))
+
+
+@functools.cache
 def keys(exclude: frozenset[str] = frozenset()) -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(TRICKY_KEYS), texts(max_size=6)).filter(
         lambda k: k not in exclude
@@ -234,7 +240,7 @@ def payloads(draw: st.DrawFn, min_models: int = 0) -> dict[str, Any]:
     ids = draw(st.lists(model_ids, unique=True, min_size=min_models, max_size=4))
     payload: dict[str, Any] = {"object": "list", "data": [model(draw, i) for i in ids]}
     if draw(st.booleans()):
-        payload["catalog_version"] = draw(st.none() | identifiers(min_size=1))
+        payload["catalog_version"] = draw(st.none() | versions())
     if draw(st.booleans()):
         payload["catalog_age_seconds"] = draw(st.none() | st.integers(0, 10**6) | st.floats(0, 1e6))
     payload.update(draw(extras(KNOWN_TOP_LEVEL)))
@@ -319,7 +325,7 @@ def changed_payload(draw: st.DrawFn, payload: dict[str, Any]) -> dict[str, Any]:
              if i not in taken]
     known, unknown = split(payload, KNOWN_TOP_LEVEL)
     if draw(st.booleans()):
-        known["catalog_version"] = draw(st.none() | identifiers(min_size=1))
+        known["catalog_version"] = draw(st.none() | versions())
     return {**known, "data": shuffled(draw, data), **changed_fields(draw, unknown, KNOWN_TOP_LEVEL)}
 
 

@@ -443,10 +443,7 @@ def raw_body(conn: Connection, snapshot_id: int) -> bytes:
         row = rows[current]
         chain.append(row.raw_body)
         current = row.raw_base_id
-    body = rawbody.decompress(chain.pop())
-    while chain:
-        body = rawbody.decompress(chain.pop(), body)
-    return body
+    return rawbody.decompress_chain(chain[::-1])
 
 
 # --- observations ---
@@ -1068,6 +1065,16 @@ def snapshot_names(conn: Connection, source_id: int, limit: int = 500) -> list[A
         .where(snapshots.c.source_id == source_id)
         .order_by(snapshots.c.id.desc()).limit(limit)
     ).all())
+
+
+def view_columns() -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Each view's description and its columns with what each holds (as
+    `tracker.store.schema` declares them), for Datasette's metadata."""
+    from tracker.store.schema import VIEWS
+
+    return {name: (str(view.comment or ""),
+                   [(str(column.name), str(column.comment or "")) for column in view.columns])
+            for name, view in VIEWS.items()}
 
 
 # Datasette's canned queries over the views (SQLite SQL: Datasette serves SQLite files).

@@ -1,4 +1,4 @@
-"""The database tables (SQLAlchemy Core). The README documents each one for direct querying.
+"""The database tables (SQLAlchemy Core). docs/schema.md documents each one for direct querying.
 
 History is kept as validity intervals, as dbt snapshots do: a row of `model_states` or `offers`
 holds one value of a model or of a provider's offer, valid from the snapshot that introduced it

@@ -348,9 +348,15 @@ def set_failure_alert(conn: Connection, target: str, source_id: int,
 # --- PostgreSQL advisory locks ---
 
 
-def advisory_xact_lock(conn: Connection, key: int) -> None:
-    """Wait for the transaction-level advisory lock `key` (released at commit or rollback)."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+def advisory_xact_lock(conn: Connection, key: int, *, durable: bool = True) -> None:
+    """Wait for the transaction-level advisory lock `key` (released at commit or rollback).
+    Not `durable`: the transaction's commit does not wait for the WAL to reach the disk
+    (`synchronous_commit` off for this transaction only; set in the same round trip)."""
+    if durable:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key), "
+                          "set_config('synchronous_commit', 'off', true)"), {"key": key})
 
 
 def try_advisory_lock(conn: Connection, lock_class: int, key: int) -> bool:
