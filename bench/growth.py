@@ -53,6 +53,15 @@ class State:
 
     body: bytes
     catalog: Any  # tracker.catalog.Catalog
+    content_hash: str = ""
+    identity: str = ""
+
+    @classmethod
+    def parsed(cls, body: bytes) -> State:
+        from tracker.catalog import parse_catalog
+
+        catalog = parse_catalog(body)
+        return cls(body, catalog, catalog.content_hash, catalog.identity)
 
 
 @dataclass
@@ -76,8 +85,6 @@ def source_names(count: int) -> list[str]:
 def simulate(params: GrowthParams, end: datetime, *, parse: bool = True) -> list[SourceHistory]:
     """Every source's states and hourly polls; the last poll of each source is at `end`.
     Each state's catalog is parsed by the tracker (None without `parse`)."""
-    from tracker.catalog import parse_catalog
-
     histories = []
     for number, name in enumerate(source_names(params.sources)):
         rng = random.Random(f"{params.seed}-{name}")
@@ -95,7 +102,7 @@ def simulate(params: GrowthParams, end: datetime, *, parse: bool = True) -> list
                 version = f"{observed_at:%Y-%m-%d}.{len(history.states) + 1:04d}"
                 parts = [series._model_text(i) for i in series.ids]
                 body = series._page(version, rng.randrange(5, 3600), parts)
-                history.states.append(State(body, parse_catalog(body) if parse else None))
+                history.states.append(State.parsed(body) if parse else State(body, None))
                 history.polls.append(Poll(observed_at, "new", len(history.states) - 1))
             elif rng.random() < params.failure_share:
                 history.polls.append(Poll(observed_at, "failed", None))
@@ -189,8 +196,8 @@ def build_rows(histories: list[SourceHistory], base_url: str) -> Rows:
             if poll.state not in snapshot_ids:
                 snapshot_id = len(rows.tables.get("snapshots", [])) + 1
                 snapshot_ids[poll.state] = snapshot_id
-                row = [snapshot_id, source_id, catalog.identity, catalog.catalog_version,
-                       catalog.content_hash, _ts(poll.observed_at), _ts(poll.observed_at),
+                row = [snapshot_id, source_id, state.identity, catalog.catalog_version,
+                       state.content_hash, _ts(poll.observed_at), _ts(poll.observed_at),
                        len(catalog.models),
                        sum(len(m.providers) for m in catalog.models.values()),
                        _json(dict(catalog.extra)), rawbody.compress(state.body), None,
@@ -203,7 +210,7 @@ def build_rows(histories: list[SourceHistory], base_url: str) -> Rows:
             previous = current if poll.outcome == "new" and current is not None else None
             rows.add("observations", (observation_id, source_id, _ts(poll.observed_at),
                                       poll.outcome, 200, catalog.catalog_version,
-                                      catalog.content_hash, snapshot_id,
+                                      state.content_hash, snapshot_id,
                                       snapshot_ids[previous] if previous is not None else None,
                                       None, 90, "fetch"))
             if previous is not None:

@@ -41,21 +41,23 @@ and they are never stored. `effective_changes(old, new, floors)` computes them o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from tracker.catalog import Catalog, Model, Provider, decimal_to_json, json_number_to_decimal
-from tracker.diff import (
-    KIND_ORDER,
-    Change,
-    change_pct,
-    model_from_record,
-    provider_from_record,
+from tracker.catalog import (
+    Catalog,
+    Model,
+    Provider,
+    decimal_to_json,
+    json_number_to_decimal,
+    model_from_json,
+    provider_from_json,
 )
+from tracker.diff import KIND_ORDER, Change, change_pct
 
 __all__ = [
     "DEFAULT_BLEND",
@@ -275,7 +277,8 @@ def replay_offer_changes(models: dict[str, Model], changes: Iterable[Mapping[str
         for change in changes:
             kind, model_id, name = change["kind"], change["model"], change["provider"]
             if kind == "model_added":
-                models[model_id] = model_from_record(change["new"])
+                # (stored records are fresh objects that nothing changes: no copy needed)
+                models[model_id] = model_from_json(change["new"])
                 touched.pop(model_id, None)
             elif kind == "model_removed":
                 del models[model_id]
@@ -285,23 +288,28 @@ def replay_offer_changes(models: dict[str, Model], changes: Iterable[Mapping[str
                 if offers is None:
                     offers = touched[model_id] = dict(models[model_id].providers)
                 if kind == "provider_added":
-                    offers[name] = provider_from_record(change["new"])
-                elif kind == "provider_removed":
+                    offers[name] = provider_from_json(change["new"])
+                    continue
+                if kind == "provider_removed":
                     del offers[name]
-                elif kind == "data_policy_changed":
-                    offers[name] = replace(offers[name], data_policy=change["new"])
+                    continue
+                was = offers[name]
+                inp, out, policy = was.input_price, was.output_price, was.data_policy
+                if kind == "data_policy_changed":
+                    policy = change["new"]
                 elif change["field"] == "input_price":
-                    offers[name] = replace(offers[name],
-                                           input_price=json_number_to_decimal(change["new"]))
+                    inp = json_number_to_decimal(change["new"])
                 elif change["field"] == "output_price":
-                    offers[name] = replace(offers[name],
-                                           output_price=json_number_to_decimal(change["new"]))
+                    out = json_number_to_decimal(change["new"])
                 else:
                     raise KeyError(change["field"])
+                offers[name] = Provider(name, inp, out, policy, was.extra)
     except (KeyError, TypeError) as exc:
         raise ValueError(f"change does not apply to this catalog ({exc!r})") from None
     for model_id, offers in touched.items():
-        models[model_id] = replace(models[model_id], providers=offers, digest=b"")
+        was = models[model_id]
+        models[model_id] = Model(was.id, was.created, was.owned_by, was.context_window,
+                                 was.supported_endpoints, offers, was.extra)
 
 
 def touched_models(changes: Iterable[Mapping[str, Any]]) -> set[str]:
