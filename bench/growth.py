@@ -57,10 +57,11 @@ class State:
     identity: str = ""
 
     @classmethod
-    def parsed(cls, body: bytes) -> State:
+    def parsed(cls, body: bytes, previous: State | None) -> State:
+        """Parsed by the tracker (reusing the previous state's unchanged models)."""
         from tracker.catalog import parse_catalog
 
-        catalog = parse_catalog(body)
+        catalog = parse_catalog(body, previous.catalog if previous is not None else None)
         return cls(body, catalog, catalog.content_hash, catalog.identity)
 
 
@@ -102,7 +103,9 @@ def simulate(params: GrowthParams, end: datetime, *, parse: bool = True) -> list
                 version = f"{observed_at:%Y-%m-%d}.{len(history.states) + 1:04d}"
                 parts = [series._model_text(i) for i in series.ids]
                 body = series._page(version, rng.randrange(5, 3600), parts)
-                history.states.append(State.parsed(body) if parse else State(body, None))
+                previous = history.states[-1] if history.states else None
+                history.states.append(State.parsed(body, previous) if parse
+                                      else State(body, None))
                 history.polls.append(Poll(observed_at, "new", len(history.states) - 1))
             elif rng.random() < params.failure_share:
                 history.polls.append(Poll(observed_at, "failed", None))
@@ -325,7 +328,7 @@ def write_rows(database_url: str, rows: Rows) -> None:
 
 def _sqlite_row(row: Sequence[Any]) -> tuple[Any, ...]:
     # SQLAlchemy's SQLite dialect stores times as this text, and booleans as 0/1.
-    return tuple(value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime)
+    return tuple(value.isoformat(" ", "microseconds") if isinstance(value, datetime)
                  else int(value) if isinstance(value, bool) else value for value in row)
 
 

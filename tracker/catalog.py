@@ -384,17 +384,27 @@ def _check_top_level_keys(
     """Repeated keys outside `data` (the models are checked one by one, when they change)."""
     skeleton = body
     if "data" in members:
-        data = bytes(members["data"])
-        # Found by its first bytes, then compared in place: a search for the whole megabyte
-        # costs milliseconds (the searcher preprocesses its needle).
-        start = body.find(data[:64])
-        while start >= 0 and not body.startswith(data, start):
-            start = body.find(data[:64], start + 1)
+        data = memoryview(members["data"])
+        # Found by its first bytes, then compared in place a slice at a time: a search for
+        # the whole array costs milliseconds (the searcher preprocesses its needle), and a
+        # copy of it tens of megabytes for a big catalog.
+        prefix = bytes(data[:64])
+        start = body.find(prefix)
+        while start >= 0 and not _holds_at(body, start, data):
+            start = body.find(prefix, start + 1)
         if start >= 0:
             skeleton = body[:start] + b"[]" + body[start + len(data):]
     duplicate = duplicate_key(skeleton)
     if duplicate is not None:
         problems.append(f"duplicate key {duplicate!r} in the top-level object")
+
+
+def _holds_at(body: bytes, start: int, part: memoryview, step: int = 1 << 20) -> bool:
+    """Whether `body` holds the bytes of `part` at `start` (compared a megabyte at a time)."""
+    if start + len(part) > len(body):
+        return False
+    return all(body.startswith(bytes(part[at:at + step]), start + at)
+               for at in range(0, len(part), step))
 
 
 def _check_envelope(members: dict[str, msgspec.Raw], problems: list[str]) -> dict[str, Any]:

@@ -954,8 +954,20 @@ def _install_completion(group: click.Group) -> None:
             continue
         for param in command.params:
             kind = _COMPLETED.get(param.name or "")
-            if kind is not None and param._custom_shell_complete is None:
-                param._custom_shell_complete = _completer(kind)
+            if kind is not None:
+                _complete_from_database(param, kind)
+
+
+def _complete_from_database(param: click.Parameter, kind: str) -> None:
+    """Give `param` completions from the database, through its public `shell_complete`."""
+    complete = _completer(kind)
+
+    def shell_complete(ctx: click.Context, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(value) for value in complete(ctx, param, incomplete)]
+
+    param.shell_complete = shell_complete  # type: ignore[method-assign]
 
 
 _install_completion(cli)

@@ -307,9 +307,9 @@ def replay_offer_changes(models: dict[str, Model], changes: Iterable[Mapping[str
     except (KeyError, TypeError) as exc:
         raise ValueError(f"change does not apply to this catalog ({exc!r})") from None
     for model_id, offers in touched.items():
-        was = models[model_id]
-        models[model_id] = Model(was.id, was.created, was.owned_by, was.context_window,
-                                 was.supported_endpoints, offers, was.extra)
+        old = models[model_id]
+        models[model_id] = Model(old.id, old.created, old.owned_by, old.context_window,
+                                 old.supported_endpoints, offers, old.extra)
 
 
 def touched_models(changes: Iterable[Mapping[str, Any]]) -> set[str]:

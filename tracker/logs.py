@@ -156,7 +156,11 @@ class _ScrubFilter(logging.Filter):
         from tracker.reports.format import plain_text
 
         # One line, whatever a remote string in it holds: escapes and bidi controls visible.
-        record.msg = plain_text(scrub(record.getMessage()))
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: its parts as they are, scrubbed
+            message = f"{record.msg} {record.args!r}"
+        record.msg = plain_text(scrub(message))
         record.args = None
         return True
 

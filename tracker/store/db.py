@@ -22,13 +22,14 @@ from tracker.errors import ConfigError, StorageError, TrackerError
 from tracker.logs import redact_url
 
 # The newest migration in migrations/versions; a test checks it equals Alembic's head.
-HEAD_REVISION = "0005_views"
+HEAD_REVISION = "0006_indexes"
 KNOWN_REVISIONS = (
     "0001_initial",
     "0002_notifications",
     "0003_wider_columns",
     "0004_trusted_record",
     "0005_views",
+    "0006_indexes",
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -612,13 +612,20 @@ def failures_since(conn: Connection, source_id: int, after: int | None = None) -
 
 
 def last_failure(conn: Connection, source_id: int) -> AnyRow | None:
-    """The newest failed observation: observed_at, outcome, http_status, error."""
+    """The newest failed observation: observed_at, outcome, http_status, error.
+
+    Its time comes first, from the (source, outcome, time) index, then the row at that time:
+    walking back from the newest observation would read every success since the last
+    failure, every observation of a source that never failed.
+    """
+    failed = and_(observations.c.source_id == source_id,
+                  observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES)))
+    newest = select(func.max(observations.c.observed_at)).where(failed).scalar_subquery()
     return conn.execute(
         select(observations.c.observed_at, observations.c.outcome, observations.c.http_status,
                observations.c.error)
-        .where(observations.c.source_id == source_id,
-               observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES)))
-        .order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+        .where(failed, observations.c.observed_at == newest)
+        .order_by(observations.c.id.desc()).limit(1)
     ).first()
 
 

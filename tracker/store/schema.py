@@ -131,6 +131,10 @@ observations = Table(
     # The catalog_version served was already the label of another content.
     Column("version_reused", Boolean, nullable=False, server_default=false()),
     Index("ix_observations_source_time", "source_id", "observed_at"),
+    # Insertion order within a source (the newest success, the failures after it), and the
+    # newest observation of an outcome (the last failure): migration 0006.
+    Index("ix_observations_source_id", "source_id", "id"),
+    Index("ix_observations_source_outcome", "source_id", "outcome", "observed_at"),
 )
 
 model_states = Table(
@@ -193,6 +197,7 @@ changes = Table(
     Column("absent", String(3)),
     Index("ix_changes_source_time", "source_id", "observed_at"),
     Index("ix_changes_kind", "kind", "observed_at"),
+    Index("ix_changes_observation", "observation_id"),  # a transition's records (0006)
 )
 
 # Delivery state of each notification target (one Apprise URL of one [[notify]] rule) for

@@ -10,8 +10,9 @@ so a snapshot and all its rows commit together or not at all. Reads live in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -153,56 +154,60 @@ def _write_intervals(
             if now is not None:
                 open_offers.append((model_id, now))
 
-    if close_models:
-        conn.execute(
-            update(model_states)
-            .where(
-                model_states.c.source_id == source,
-                model_states.c.model_id == bindparam("b_model"),
-                model_states.c.valid_to.is_(None),
-            )
-            .values(valid_to=new_id),
-            [{"b_model": m} for m in close_models],
-        )
-    if close_offers:
-        conn.execute(
-            update(offers)
-            .where(
-                offers.c.source_id == source,
-                offers.c.model_id == bindparam("b_model"),
-                offers.c.provider == bindparam("b_provider"),
-                offers.c.valid_to.is_(None),
-            )
-            .values(valid_to=new_id),
-            [{"b_model": m, "b_provider": p} for m, p in close_offers],
-        )
-    if open_models:
-        conn.execute(
-            insert(model_states),
-            [
-                {"source_id": source, "model_id": m.id, "valid_from": new_id, "valid_to": None,
-                 **_model_row(m)}
-                for m in open_models
-            ],
-        )
-    if open_offers:
-        conn.execute(
-            insert(offers),
-            [
-                {
-                    "source_id": source,
-                    "model_id": model_id,
-                    "provider": p.name,
-                    "valid_from": new_id,
-                    "valid_to": None,
-                    "input_price": decimal_text(p.input_price),
-                    "output_price": decimal_text(p.output_price),
-                    "data_policy": p.data_policy,
-                    "extra": dict(p.extra),
-                }
-                for model_id, p in open_offers
-            ],
-        )
+    # Every interval change of the snapshot in a few statements: each an executemany of up to
+    # BATCH rows (one round trip on PostgreSQL, whose driver pipelines them), made as they
+    # go, so that a first snapshot of 50,000 models never holds all its rows at once.
+    _executemany(conn, _CLOSE_MODEL, (
+        {"b_source": source, "b_model": m, "b_snapshot": new_id} for m in close_models))
+    _executemany(conn, _CLOSE_OFFER, (
+        {"b_source": source, "b_model": m, "b_provider": p, "b_snapshot": new_id}
+        for m, p in close_offers))
+    _executemany(conn, _INSERT_MODEL_STATE, (
+        {"source_id": source, "model_id": m.id, "valid_from": new_id, "valid_to": None,
+         **_model_row(m)}
+        for m in open_models))
+    _executemany(conn, _INSERT_OFFER, (
+        {
+            "source_id": source,
+            "model_id": model_id,
+            "provider": p.name,
+            "valid_from": new_id,
+            "valid_to": None,
+            "input_price": decimal_text(p.input_price),
+            "output_price": decimal_text(p.output_price),
+            "data_policy": p.data_policy,
+            "extra": dict(p.extra),
+        }
+        for model_id, p in open_offers))
+
+
+# Rows per executemany: a round trip each on PostgreSQL, and a bounded parameter list.
+BATCH = 1000
+
+_CLOSE_MODEL = (
+    update(model_states)
+    .where(model_states.c.source_id == bindparam("b_source"),
+           model_states.c.model_id == bindparam("b_model"),
+           model_states.c.valid_to.is_(None))
+    .values(valid_to=bindparam("b_snapshot"))
+)
+_CLOSE_OFFER = (
+    update(offers)
+    .where(offers.c.source_id == bindparam("b_source"),
+           offers.c.model_id == bindparam("b_model"),
+           offers.c.provider == bindparam("b_provider"),
+           offers.c.valid_to.is_(None))
+    .values(valid_to=bindparam("b_snapshot"))
+)
+_INSERT_MODEL_STATE = insert(model_states)
+_INSERT_OFFER = insert(offers)
+
+
+def _executemany(conn: Connection, statement: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """`statement` for every row, BATCH rows per execution."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, BATCH)):
+        conn.execute(statement, batch)
 
 
 def _as_json(value: Any) -> bytes:
