@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -558,14 +559,26 @@ def _unstorable(model: Model) -> str | None:
     return None
 
 
+# Held by every provider and model without unknown fields (never mutated): a catalog of
+# 50,000 models would otherwise hold 170,000 empty dicts.
+_NO_EXTRA: Mapping[str, Any] = {}
+
+
+def _shared(text: Any) -> Any:
+    """A name that repeats across a catalog (provider, policy, owner, endpoint), interned: one
+    string for all its uses instead of one per model."""
+    return sys.intern(text) if type(text) is str else text
+
+
 def provider_from_json(raw: Mapping[str, Any]) -> Provider:
     """A provider from its validated JSON object (payload or change record)."""
+    extra = {k: v for k, v in raw.items() if k not in KNOWN_PROVIDER_FIELDS}
     return Provider(
-        name=raw["name"],
+        name=_shared(raw["name"]),
         input_price=json_number_to_decimal(raw["input_price"]),
         output_price=json_number_to_decimal(raw["output_price"]),
-        data_policy=raw.get("data_policy"),
-        extra={k: v for k, v in raw.items() if k not in KNOWN_PROVIDER_FIELDS},
+        data_policy=_shared(raw.get("data_policy")),
+        extra=extra or _NO_EXTRA,
     )
 
 
@@ -584,14 +597,16 @@ def _normalize_model(raw: Mapping[str, Any]) -> tuple[Model, str | None]:
             duplicate = provider.name
         providers[provider.name] = provider
     endpoints = raw.get("supported_endpoints")
+    extra = {k: v for k, v in raw.items() if k not in KNOWN_MODEL_FIELDS}
     model = Model(
         id=raw["id"],
         created=raw["created"],
-        owned_by=raw["owned_by"],
+        owned_by=_shared(raw["owned_by"]),
         context_window=raw.get("context_window"),
-        supported_endpoints=tuple(sorted(endpoints)) if endpoints is not None else None,
+        supported_endpoints=(tuple(sorted(map(_shared, endpoints))) if endpoints is not None
+                             else None),
         providers=providers,
-        extra={k: v for k, v in raw.items() if k not in KNOWN_MODEL_FIELDS},
+        extra=extra or _NO_EXTRA,
     )
     return replace(model, digest=digest_of(model)), duplicate
 

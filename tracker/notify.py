@@ -203,7 +203,7 @@ def changes_message(
     reports_dir: Path | None,
 ) -> Message:
     """The Markdown message for the filtered changes of one or more transitions."""
-    from tracker.publish import changelog_stem
+    from tracker.publish import transition_stem
     from tracker.reports.format import md_escape
 
     everything = [c for _, chosen in items for c in chosen]
@@ -235,7 +235,7 @@ def changes_message(
             lines.append(f"- …and {len(ordered) - max(budget, 0)} more")
         budget -= len(ordered)
         if reports_dir is not None:
-            stem = changelog_stem(source, transition.observed_at, transition.after.label)
+            stem = transition_stem(transition)
             path = reports_dir / f"{stem}.md"
             if path.exists():
                 lines.append(f"\nChangelog: `{path.resolve()}`")

@@ -101,14 +101,25 @@ def slug(text: str, limit: int = 80, fallback: str = "x") -> str:
     return cleaned.strip("._-")[:limit] or fallback
 
 
-def changelog_stem(source: str, observed_at: datetime, label: str) -> str:
+def changelog_stem(source: str, observed_at: datetime, label: str,
+                   content_hash: str | None = None) -> str:
     """`changelog-<time>-<version>`; other sources than the default one add their name
     (`changelog-<time>-openrouter-<version>`), so that sources sharing a reports directory
-    never overwrite each other's changelogs."""
+    never overwrite each other's changelogs; with `content_hash` (a version that labels more
+    than one state), its first 8 hex digits follow, so two states never share a file."""
     from tracker.config import DEFAULT_SOURCE
 
     where = "" if source == DEFAULT_SOURCE else f"{slug(source, fallback='source')}-"
-    return f"changelog-{observed_at:%Y%m%dT%H%M%SZ}-{where}{slug(label, fallback='catalog')}"
+    tail = f"-{content_hash.rpartition(':')[2][:8]}" if content_hash else ""
+    return (f"changelog-{observed_at:%Y%m%dT%H%M%SZ}-{where}"
+            f"{slug(label, fallback='catalog')}{tail}")
+
+
+def transition_stem(transition: Transition) -> str:
+    """The file name (without extension) of a stored transition's changelog."""
+    reused = transition.version_reused or transition.after.version_reused
+    return changelog_stem(transition.source, transition.observed_at, transition.after.label,
+                          transition.after.content_hash if reused else None)
 
 
 def write_changelog(reports_dir: Path, transition: Transition) -> list[Path]:
@@ -119,7 +130,7 @@ def write_changelog(reports_dir: Path, transition: Transition) -> list[Path]:
     if reports_dir.exists() and not reports_dir.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(reports_dir))
     reports_dir.mkdir(parents=True, exist_ok=True)
-    stem = changelog_stem(transition.source, transition.observed_at, transition.after.label)
+    stem = transition_stem(transition)
     diff = transition.diff_json()
     paths = []
     for fmt in ("md", "html"):

@@ -34,14 +34,21 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, s
     return proc.returncode, out, err
 
 
+def repriced(version: str, input_price: float) -> dict:
+    """The base catalog under another version, with gpt-4o's first offer at a new price."""
+    catalog = base_catalog(version)
+    catalog["data"][0]["providers"][0]["input_price"] = input_price
+    return catalog
+
+
 @pytest.mark.slow
 def test_runs_every_second_and_a_sigterm_lets_the_run_in_progress_finish(
     tracker_process: TrackerProcess, server: CatalogServer, database_url: str
 ) -> None:
     tracker = tracker_process
     # Two quick runs, a new version, then a slow remote: SIGTERM arrives while it answers.
-    slow = Reply(200, body(base_catalog("v3")), delay=2.0)
-    server.serve(base_catalog("v1"), base_catalog("v1"), base_catalog("v2"), slow)
+    slow = Reply(200, body(repriced("v3", 2.0)), delay=2.0)
+    server.serve(base_catalog("v1"), base_catalog("v1"), repriced("v2", 2.25), slow)
     proc = tracker.start("schedule", "--every", "1s")
     try:
         wait_for(lambda: len(server.requests) >= 4)  # the fourth run is in progress
@@ -53,9 +60,9 @@ def test_runs_every_second_and_a_sigterm_lets_the_run_in_progress_finish(
     assert "SIGTERM: stopping; a run in progress finishes first" in err
     assert "schedule stopped after" in err
     # A log line per run: source, outcome, snapshot, changes, duration.
-    assert "auriko: first snapshot v1 in" in err
-    assert "auriko: unchanged (v1) in" in err
-    assert "auriko: new snapshot v2, 0 changes in" in err
+    assert "auriko: first snapshot v1 stored (3 models) in" in err
+    assert "auriko: unchanged (v1, 3 models) in" in err
+    assert "auriko: new snapshot v2: 1 price change in" in err
     # The interrupted run finished and committed; every request is one observation.
     outcomes = [row.outcome for row in rows(database_url,
                                             "SELECT id, outcome FROM observations ORDER BY id")]
