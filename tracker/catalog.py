@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
@@ -150,6 +151,9 @@ class Catalog:
         default_factory=dict, compare=False, repr=False)
     order_free_models: Mapping[bytes, Model] = field(
         default_factory=dict, compare=False, repr=False)
+    # The JSON texts of the `data` items, in the body's order, as parsed (views into the body):
+    # what the store cuts the body with to keep it as a delta (tracker.store.rawbody).
+    raw_items: Sequence[msgspec.Raw] = field(default=(), compare=False, repr=False)
 
     @property
     def content_hash(self) -> str:
@@ -265,6 +269,7 @@ def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
         extra=extra,
         raw_models=raw_models,
         order_free_models=order_free_models,
+        raw_items=items,
     )
 
 
@@ -303,11 +308,16 @@ def order_free_text(raw: Any) -> bytes | None:
         return None
 
 
+_NAME = operator.itemgetter("name")
+
+
 def _by_name(providers: list[Any]) -> list[Any] | None:
-    """Providers sorted by name; None unless each is an object with a string name."""
-    if not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in providers):
+    """Providers sorted by name; None when they cannot be (not objects with comparable names:
+    not a valid model, which validation then rejects)."""
+    try:
+        return sorted(providers, key=_NAME)
+    except (TypeError, KeyError):
         return None
-    return sorted(providers, key=lambda p: p["name"])
 
 
 # How far apart two bodies' sizes may be and still hold the same catalog for

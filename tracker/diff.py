@@ -86,7 +86,8 @@ def diff_catalogs(old: Catalog | None, new: Catalog) -> list[Change]:
         changes.append(_record("model_added", model_id, new=new_models[model_id].to_record()))
     for model_id in old_models.keys() & new_models.keys():
         before, after = old_models[model_id], new_models[model_id]
-        if _models_differ(before, after):
+        # Most models of consecutive states are the very same object (reused by the parse).
+        if before is not after and _models_differ(before, after):
             changes.extend(_diff_model(before, after))
     changes.extend(_diff_extra(old.extra, new.extra, model=None, provider=None))
     return sort_changes(changes)

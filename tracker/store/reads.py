@@ -331,14 +331,16 @@ def state_at(conn: Connection, source: int, before: datetime | None = None,
     row = conn.execute(_STATE_QUERIES[bound], {"source": source, "before": before}).first()
     if row is None:
         return None
-    info = snapshot_by_id(conn, source, row.snapshot_id)
-    assert info is not None  # a foreign key guarantees it
-    return info, row.observed_at
+    return _snapshot_info(row), row.state_observed_at
 
 
 def _state_query(bound: str | None) -> Any:
-    query = select(observations.c.snapshot_id, observations.c.observed_at).where(
-        observations.c.source_id == bindparam("source"), observations.c.snapshot_id.is_not(None)
+    # The observation and its snapshot in one query (every ingest asks, twice).
+    query = (
+        select(*_SNAPSHOT_COLUMNS, observations.c.observed_at.label("state_observed_at"))
+        .select_from(observations.join(snapshots, snapshots.c.id == observations.c.snapshot_id))
+        .where(observations.c.source_id == bindparam("source"),
+               observations.c.snapshot_id.is_not(None))
     )
     if bound is not None:
         before = bindparam("before", type_=observations.c.observed_at.type)

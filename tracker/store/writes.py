@@ -10,6 +10,7 @@ so a snapshot and all its rows commit together or not at all. Reads live in
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import islice
@@ -106,9 +107,9 @@ def insert_snapshot(
             first_observed_at=observed_at,
             last_observed_at=observed_at,
             model_count=len(catalog.models),
-            provider_count=sum(len(m.providers) for m in catalog.models.values()),
+            provider_count=sum(map(len, map(_PROVIDERS, catalog.models.values()))),
             extra=dict(catalog.extra),
-            raw_body=rawbody.compress(raw, base_raw),
+            raw_body=rawbody.compress(raw, base_raw, catalog.raw_items or None),
             raw_base_id=None if base_raw is None or base is None else base[0],
             raw_size=len(raw),
             raw_sha256=hashlib.sha256(raw).hexdigest(),
@@ -180,6 +181,8 @@ def _write_intervals(
         }
         for model_id, p in open_offers))
 
+
+_PROVIDERS = operator.attrgetter("providers")
 
 # Rows per executemany: a round trip each on PostgreSQL, and a bounded parameter list.
 BATCH = 1000
