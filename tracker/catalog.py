@@ -172,9 +172,10 @@ class Catalog:
 
 def content_hash(catalog: Catalog) -> str:
     """SHA-256 over the models' digests in id order and the top-level unknown fields."""
-    hasher = hashlib.sha256()
-    for model_id in sorted(catalog.models):
-        hasher.update(digest_of(catalog.models[model_id]))
+    models = catalog.models
+    # The same bytes as one update per model, hashed at once (a parsed model has its digest).
+    hasher = hashlib.sha256(b"".join([
+        models[model_id].digest or digest_of(models[model_id]) for model_id in sorted(models)]))
     hasher.update(orjson.dumps(dict(catalog.extra), option=orjson.OPT_SORT_KEYS))
     return hasher.hexdigest()
 

@@ -30,12 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
 from tracker.catalog import SAME_CATALOG_SIZE_SLACK, Catalog
-from tracker.client import ClientOptions, fetch_catalog
 from tracker.config import SourceConfig, missing_key_error
 from tracker.diff import Change, diff_catalogs
 from tracker.effective import DEFAULT_BLEND, Blend
@@ -54,6 +53,9 @@ from tracker.store import rawbody, reads, writes
 from tracker.store.reads import SnapshotInfo
 from tracker.timeutil import CLOCK_SKEW, format_age, iso, now
 from tracker.vocabulary import TRANSITION_OUTCOMES, Outcome
+
+if TYPE_CHECKING:
+    from tracker.client import ClientOptions
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +147,7 @@ class Pipeline:
         # Changelogs also carry the effective_price_changed records at these floors.
         self.effective_floors = tuple(effective_floors)
         self.blend = blend
-        self.client_options = client_options or ClientOptions()
+        self._client_options = client_options
         # A catalog that loses more than this share of the current models is held, unless
         # accepted for this run or served `accept_shrink_after` times in a row.
         self.max_shrink = source.max_shrink
@@ -159,6 +161,16 @@ class Pipeline:
         # PostgreSQL: a crash loses at most the last versions, which the next run imports again
         # (SQLite's WAL mode with synchronous=NORMAL makes the same trade for every commit).
         self.durable_commits = True
+
+    @property
+    def client_options(self) -> ClientOptions:
+        """The HTTP client's settings (tracker.client, and httpx with it, is imported only by
+        a run that fetches: an import-git or an ingest never needs it)."""
+        if self._client_options is None:
+            from tracker.client import ClientOptions
+
+            self._client_options = ClientOptions()
+        return self._client_options
 
     # --- entry points ---
 
@@ -181,6 +193,8 @@ class Pipeline:
         started = time.monotonic()
         try:
             url, params = self.adapter.request(self.source.base_url, self.source.endpoint)
+            from tracker.client import fetch_catalog  # httpx: only a fetch needs it
+
             fetched = fetch_catalog(
                 url, key, params=params, options=self.client_options, transport=transport
             )

@@ -1,5 +1,10 @@
-"""Helpers the tests share: a loopback catalog server, fault injection, catalog builders,
-the `tracker` runner (in-process and as a process), databases and the report histories.
+"""Helpers the tests share; tests/conftest.py declares the fixtures built on them.
 
-conftest.py declares the fixtures; the tests import what they need from here.
+- cli.py: `tracker ...` in this process (`Tracker`) or as a process (`TrackerProcess`)
+- server.py: the loopback catalog server; faults.py: one that misbehaves as networks do
+- receiver.py: a loopback receiver for notifications
+- db.py: test databases on both backends, copied from ones laid once; plain-SQL reads
+- histories.py: the catalog history the report tests read
+- builders.py: catalogs in the documented shape; strategies.py: Hypothesis strategies
+- git.py: git-scraping repositories; locks.py: holding a run lock; paths.py: the checkout
 """

@@ -88,7 +88,7 @@ class Postgres:
     def url(self, schema: str) -> str:
         """The SQLAlchemy URL of one schema of the session's database."""
         url = self.plain_url.replace("postgresql://", "postgresql+psycopg://", 1)
-        return f"{url}?options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
+        return f"{url}?options=-csearch_path%3D{schema}"
 
     def new_schema(self, sql: str = "", *, conn: Any = None) -> str:
         """A new, empty schema, then `sql` run in it (SCHEMA stands for its name)."""

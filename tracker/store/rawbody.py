@@ -246,19 +246,16 @@ def _make_form(body: bytes, raw_items: Sequence[Any] | None) -> Form | None:
     items = [bytes(item) for item in raw_items]
     # Locate the items in the body: the first by its text, each next one right after the
     # whitespace and comma that follow the one before, checked in place; the gaps are the
-    # bytes between them. So the form gives the body back exactly, by construction.
+    # bytes between them. So the form gives the body back exactly, by construction. Most
+    # bodies separate their items alike (",\n  " or ","): then one comparison checks them all.
     start = body.find(items[0])
     bracket = body.rfind(b"[", 0, start) if start >= 0 else -1
     if bracket < 0:
         return None
-    gaps: list[bytes] = []
-    position = bracket
-    for item in items:
-        at = _GAP.match(body, position + (position == bracket)).end()  # type: ignore[union-attr]
-        if not body.startswith(item, at):
-            return None
-        gaps.append(body[position:at])
-        position = at + len(item)
+    located = _uniform_gaps(body, bracket, start, items) or _each_gap(body, bracket, items)
+    if located is None:
+        return None
+    gaps, position = located
     end = body.find(b"]", position)
     if end < 0:
         return None
@@ -268,3 +265,29 @@ def _make_form(body: bytes, raw_items: Sequence[Any] | None) -> Form | None:
     for rank, index in enumerate(order):
         place[index] = rank
     return Form(body[:bracket], body[end + 1:], gaps, place, [items[i] for i in order])
+
+
+def _uniform_gaps(body: bytes, bracket: int, start: int,
+                  items: list[bytes]) -> tuple[list[bytes], int] | None:
+    """The gaps before each item and where the last item ends, when every item after the
+    first follows the one before it after the same separator (checked in one comparison)."""
+    after_first = start + len(items[0])
+    second = _GAP.match(body, after_first).end()  # type: ignore[union-attr]
+    separator = body[after_first:second]
+    if not separator or not body.startswith(separator.join(items), start):
+        return None
+    end = start + sum(map(len, items)) + len(separator) * (len(items) - 1)
+    return [body[bracket:start], *[separator] * (len(items) - 1)], end
+
+
+def _each_gap(body: bytes, bracket: int, items: list[bytes]) -> tuple[list[bytes], int] | None:
+    """The gaps before each item and where the last item ends, item by item."""
+    gaps: list[bytes] = []
+    position = bracket
+    for item in items:
+        at = _GAP.match(body, position + (position == bracket)).end()  # type: ignore[union-attr]
+        if not body.startswith(item, at):
+            return None
+        gaps.append(body[position:at])
+        position = at + len(item)
+    return gaps, position

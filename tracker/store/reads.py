@@ -357,12 +357,10 @@ def previous_snapshot(conn: Connection, source: int) -> SnapshotInfo | None:
     """The state before the latest transition; None when only one state was observed."""
     row = conn.execute(
         select(observations.c.previous_snapshot_id)
-        .where(
-            observations.c.source_id == source,
-            observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
-            observations.c.previous_snapshot_id.is_not(None),
-        )
-        .order_by(observations.c.observed_at.desc(), observations.c.id.desc())
+        .where(*_newest_of(source,
+                           observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+                           observations.c.previous_snapshot_id.is_not(None)))
+        .order_by(observations.c.id.desc())
         .limit(1)
     ).first()
     if row is None:
@@ -566,10 +564,19 @@ def last_success(conn: Connection, source_id: int) -> AnyRow | None:
                observations.c.origin, snapshots.c.catalog_version, snapshots.c.content_hash,
                snapshots.c.model_count)
         .join(snapshots, snapshots.c.id == observations.c.snapshot_id)
-        .where(observations.c.source_id == source_id,
-               observations.c.outcome.in_(_outcomes(SUCCESS_OUTCOMES)))
-        .order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+        .where(*_newest_of(source_id, observations.c.outcome.in_(_outcomes(SUCCESS_OUTCOMES))))
+        .order_by(observations.c.id.desc()).limit(1)
     ).first()
+
+
+def _newest_of(source_id: int, *conditions: Any) -> list[Any]:
+    """The conditions of the source's newest observations that meet `conditions` (by time;
+    the caller orders ties by id): the newest time comes from the (source, outcome, time)
+    index, not from walking back through every other observation since (a year of unchanged
+    polls, or a long outage)."""
+    where = [observations.c.source_id == source_id, *conditions]
+    newest = select(func.max(observations.c.observed_at)).where(*where).scalar_subquery()
+    return [*where, observations.c.observed_at == newest]
 
 
 def last_transition(conn: Connection, source_id: int) -> AnyRow | None:
@@ -584,9 +591,10 @@ def last_transition(conn: Connection, source_id: int) -> AnyRow | None:
                new.c.catalog_version.label("new_version"), new.c.content_hash.label("new_hash"))
         .join(old, old.c.id == observations.c.previous_snapshot_id)
         .join(new, new.c.id == observations.c.snapshot_id)
-        .where(observations.c.source_id == source_id,
-               observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)))
-        .order_by(observations.c.observed_at.desc(), observations.c.id.desc()).limit(1)
+        .where(*_newest_of(source_id,
+                           observations.c.outcome.in_(_outcomes(TRANSITION_OUTCOMES)),
+                           observations.c.previous_snapshot_id.is_not(None)))
+        .order_by(observations.c.id.desc()).limit(1)
     ).first()
 
 
@@ -614,19 +622,13 @@ def failures_since(conn: Connection, source_id: int, after: int | None = None) -
 
 
 def last_failure(conn: Connection, source_id: int) -> AnyRow | None:
-    """The newest failed observation: observed_at, outcome, http_status, error.
-
-    Its time comes first, from the (source, outcome, time) index, then the row at that time:
-    walking back from the newest observation would read every success since the last
-    failure, every observation of a source that never failed.
-    """
-    failed = and_(observations.c.source_id == source_id,
-                  observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES)))
-    newest = select(func.max(observations.c.observed_at)).where(failed).scalar_subquery()
+    """The newest failed observation: observed_at, outcome, http_status, error (see
+    `_newest_of`: a source that never failed costs one index probe, not a walk through all
+    its polls)."""
     return conn.execute(
         select(observations.c.observed_at, observations.c.outcome, observations.c.http_status,
                observations.c.error)
-        .where(failed, observations.c.observed_at == newest)
+        .where(*_newest_of(source_id, observations.c.outcome.in_(_outcomes(FAILURE_OUTCOMES))))
         .order_by(observations.c.id.desc()).limit(1)
     ).first()
 

@@ -1,0 +1,153 @@
+"""The parse's fast paths (issue 11): what a series of real polls gets reused, and what still
+gets checked. Real routers list models and providers in another order on every poll, and
+their catalog_age_seconds changes every time; the result must be the same as a parse from
+scratch, and an ambiguous payload must still be rejected.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import orjson
+import pytest
+from support.builders import base_catalog, body, catalog, model, provider
+
+from tracker.catalog import (
+    duplicate_key,
+    may_repeat_a_key,
+    order_free_text,
+    parse_catalog,
+    same_catalog_text,
+)
+from tracker.errors import PayloadError
+
+
+def shuffled(payload: dict, seed: int) -> dict:
+    """The same catalog with its models, providers and keys in another order."""
+    rng = random.Random(seed)
+    again = copy.deepcopy(payload)
+    rng.shuffle(again["data"])
+    for index, item in enumerate(again["data"]):
+        rng.shuffle(item["providers"])
+        keys = list(item)
+        rng.shuffle(keys)
+        again["data"][index] = {key: item[key] for key in keys}
+    again["catalog_age_seconds"] = rng.randrange(3600)
+    return again
+
+
+def test_models_whose_providers_were_reordered_are_reused_and_equal_a_parse_from_scratch() -> None:
+    first = parse_catalog(body(base_catalog()))
+    for seed in range(5):
+        text = body(shuffled(base_catalog(), seed))
+        again = parse_catalog(text, first)
+        assert again == parse_catalog(text) and again.content_hash == first.content_hash
+        # Not parsed again: the very model objects of the previous parse.
+        assert all(again.models[m] is first.models[m] for m in first.models)
+
+
+def test_a_changed_model_is_parsed_again_and_the_others_are_reused() -> None:
+    first = parse_catalog(body(base_catalog()))
+    changed = shuffled(base_catalog(), 7)
+    gpt = next(m for m in changed["data"] if m["id"] == "gpt-4o")
+    gpt["providers"][0]["input_price"] = 2.0
+    again = parse_catalog(body(changed), first)
+    assert again == parse_catalog(body(changed))
+    assert again.models["gpt-4o"] is not first.models["gpt-4o"]
+    assert again.models["claude-sonnet"] is first.models["claude-sonnet"]
+
+
+def test_float_noise_is_not_taken_for_the_same_text_but_parses_to_the_same_price() -> None:
+    clean = catalog(model("m", provider("p", 0.83, 3.32)))
+    noisy = b'{"object": "list", "data": [' + body(clean["data"][0]).replace(
+        b"0.83", b"0.8299999999999998") + b"]}"
+    first = parse_catalog(body(clean))
+    again = parse_catalog(noisy, first)
+    assert again.models["m"] is not first.models["m"]  # another text: validated again
+    assert again.models["m"] == first.models["m"]      # the same price to 12 digits
+
+
+@pytest.mark.parametrize("twice", [
+    b'"id": "gpt-4o", "id": "gpt-4o"',            # at the model's top level
+    b'"owned_by": "acme", "owned_by": "evil"',
+])
+def test_a_reordered_model_that_repeats_a_key_is_still_rejected(twice: bytes) -> None:
+    payload = base_catalog()
+    first = parse_catalog(body(payload))
+    gpt = dict(payload["data"][0])
+    gpt["providers"] = list(reversed(gpt["providers"]))  # a reorder: the fast path's case
+    text = body(gpt)
+    field = twice.split(b",")[0]
+    text = text.replace(field, twice, 1)
+    with pytest.raises(PayloadError, match="duplicate key"):
+        parse_catalog(b'{"object": "list", "data": [' + text + b"]}", first)
+
+
+def test_a_provider_that_repeats_a_key_is_rejected_even_when_the_model_was_seen() -> None:
+    payload = base_catalog()
+    first = parse_catalog(body(payload))
+    text = body(payload).replace(b'"name": "openai"', b'"name": "openai", "name": "openai"')
+    with pytest.raises(PayloadError, match="duplicate key 'name'"):
+        parse_catalog(text, first)
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a": 1, "a": 2}',
+    b'{"a": {"b": 1, "b": 1}}',
+    b'{"a": [{"k": 1}, {"k": 1, "k": 2}]}',
+    b'{"a\\"": 1, "a\\"": 2}',
+    b'{"\\u0061": 1, "a": 2}',
+    b'{"x": "\\u003a", "x": 1}',
+    b'{"a" : 1 , "a" : 1}',
+])
+def test_a_repeated_key_is_always_suspected_and_then_named(text: bytes) -> None:
+    assert may_repeat_a_key(text, order_free_text(orjson.loads(text)) or b"")
+    assert duplicate_key(text) is not None
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a": 1, "b": {"a": 2}}',
+    b'{"url": "https://x:8080/", "t": "12:30"}',
+    b'{"a:b": "c:d", "list": [{"a": 1}, {"a": 1}]}',
+    json.dumps(base_catalog(), indent=1).encode(),
+])
+def test_a_text_without_repeated_keys_passes_without_the_slow_check(text: bytes) -> None:
+    assert not may_repeat_a_key(text, order_free_text(orjson.loads(text)) or b"")
+    assert duplicate_key(text) is None
+
+
+def test_the_order_free_text_ignores_key_and_provider_order_but_not_values() -> None:
+    one = model("m", provider("a", 1, 2), provider("b", 3, 4))
+    other = {key: one[key] for key in reversed(list(one))}
+    other["providers"] = list(reversed(one["providers"]))
+    assert order_free_text(one) == order_free_text(other)
+    assert order_free_text(one) != order_free_text({**one, "created": 1})
+    assert order_free_text({**one, "context_window": 1}) != order_free_text(
+        {**one, "context_window": 1.0})
+
+
+def test_a_body_that_differs_only_in_catalog_age_seconds_is_the_same_catalog_text() -> None:
+    accepted = body(base_catalog())
+    older = body({**base_catalog(), "catalog_age_seconds": 3599})
+    assert same_catalog_text(older, accepted)
+    assert parse_catalog(older) == parse_catalog(accepted)
+
+
+@pytest.mark.parametrize("served", [
+    {**base_catalog(), "catalog_age_seconds": "stale"},     # invalid: a full parse rejects it
+    {**base_catalog("v2")},                                   # another label
+    {**base_catalog(), "note": "x"},                          # another top-level field
+    shuffled(base_catalog(), 1),                              # the models in another order
+])
+def test_anything_else_is_not_the_same_catalog_text(served: dict) -> None:
+    assert not same_catalog_text(body(served), body(base_catalog()))
+
+
+def test_a_repeated_top_level_key_is_never_the_same_catalog_text() -> None:
+    accepted = body(base_catalog())
+    twice = accepted.replace(b'"object": "list"', b'"object": "list", "object": "list"')
+    assert not same_catalog_text(twice, accepted)
+    with pytest.raises(PayloadError, match="duplicate key 'object'"):
+        parse_catalog(twice)
