@@ -6,6 +6,7 @@ rewrites them."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -91,8 +92,10 @@ def test_an_undescribed_column_and_an_unknown_region_are_reported(generate: Modu
                                                                   docs_copy: Path) -> None:
     schema = docs_copy / "docs" / "schema.md"
     text = schema.read_text(encoding="utf-8")
-    assert text.count("`raw_size`, ") == 1
-    schema.write_text(text.replace("`raw_size`, ", "", 1)
+    prose = text[: text.index("| `raw_size` |")]  # the text above the snapshots table
+    assert len(re.findall(r"`raw_size`,\s", prose)) == 1
+    undescribed = re.sub(r"`raw_size`,\s", "", prose, count=1) + text[len(prose):]
+    schema.write_text(undescribed
                       + "\n<!-- generated: schema no_such_table -->\n<!-- /generated -->\n",
                       encoding="utf-8")
 
