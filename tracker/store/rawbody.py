@@ -13,7 +13,8 @@ permutation that restores their order; the body comes back from its form byte fo
 delta between two forms (`SORTED_DELTA`, then two zstd frames) lists which items are the
 base's, by index, and holds only the others (new and changed models), compressed with the
 base's items they replace as the dictionary. Any other delta is a zstd frame compressed with
-the base body itself as its dictionary (what every delta was before 0.2).
+the base body itself as its dictionary (as every delta written before this form existed, which
+read back as they always did).
 """
 
 from __future__ import annotations
