@@ -5,6 +5,7 @@ a recompressed copy (issue 11: real routers reorder on every poll)."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import random
 
@@ -14,8 +15,8 @@ from support.builders import catalog, model, provider
 
 from tracker.store import rawbody
 
-
-WORDS = "fast cheap vision tools long context reasoning coding chat agents json".split()
+WORDS = ["fast", "cheap", "vision", "tools", "long", "context", "reasoning", "coding", "chat",
+         "agents", "json"]
 
 
 def big_catalog(models: int, seed: int = 0) -> dict:
@@ -48,7 +49,7 @@ def test_every_body_of_a_reordered_series_comes_back_exactly(indent: int | None)
         payload["data"][version]["providers"][0]["input_price"] = 0.5 + version
         bodies.append(served(payload, version, indent))
     blobs = [rawbody.compress(bodies[0])]
-    blobs += [rawbody.compress(new, base) for base, new in zip(bodies, bodies[1:], strict=False)]
+    blobs += [rawbody.compress(new, base) for base, new in itertools.pairwise(bodies)]
     assert all(blob.startswith(rawbody.SORTED_DELTA) for blob in blobs[1:])
     for index, body in enumerate(bodies):
         assert rawbody.decompress_chain(blobs[:index + 1]) == body
