@@ -20,7 +20,6 @@ its change records are written in one transaction.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -247,7 +246,7 @@ class Pipeline:
             _refuse_future(observed_at)
         started = started if started is not None else time.monotonic()
         owe = self._changelog_directory() if write_changelogs else None
-        raw_sha256 = hashlib.sha256(body).hexdigest()
+        raw_sha256 = rawbody.sha256_hex(body)
         current_sha256 = self._current_body(body, raw_sha256)
         if current_sha256 is not None:
             # The exact bytes of the current snapshot, or its catalog text with another

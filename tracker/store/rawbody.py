@@ -19,6 +19,7 @@ read back as they always did).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from collections import OrderedDict
@@ -42,6 +43,20 @@ _HEADER = struct.Struct("<IIII")
 
 _GAP = re.compile(rb"[ \t\r\n,]*")
 _T = TypeVar("_T")
+
+
+_LAST_DIGEST: tuple[bytes, str] | None = None
+
+
+def sha256_hex(body: bytes) -> str:
+    """The SHA-256 of `body`, in hex; the last body's is remembered (the pipeline and the
+    snapshot row both need it: 164 MB of bodies for a backfill of 300 versions)."""
+    global _LAST_DIGEST
+    if _LAST_DIGEST is not None and _LAST_DIGEST[0] is body:
+        return _LAST_DIGEST[1]
+    digest = hashlib.sha256(body).hexdigest()
+    _LAST_DIGEST = (body, digest)
+    return digest
 
 
 def compress(body: bytes, base: bytes | None = None,

@@ -9,7 +9,6 @@ so a snapshot and all its rows commit together or not at all. Reads live in
 
 from __future__ import annotations
 
-import hashlib
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -112,7 +111,7 @@ def insert_snapshot(
             raw_body=rawbody.compress(raw, base_raw, catalog.raw_items or None),
             raw_base_id=None if base_raw is None or base is None else base[0],
             raw_size=len(raw),
-            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            raw_sha256=rawbody.sha256_hex(raw),
             version_reused=version_reused,
         )
     )
