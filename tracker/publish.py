@@ -51,17 +51,7 @@ def write_atomically(path: Path, content: str) -> None:
     """Write `content` to `path` so that a reader sees the old file or the new one, never
     half of one, and a crash never leaves the new name pointing at lost data: write a
     temporary file beside it, fsync it, rename it over `path`, fsync the directory."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+    write_lines_atomically(path, (content,))
 
 
 def write_lines_atomically(path: Path, lines: Iterable[str]) -> None:
