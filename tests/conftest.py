@@ -53,8 +53,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     - Marked `new_database`: a database nothing has touched yet, as a first run finds it
       (SQLite: no file; PostgreSQL: an empty schema), for the tests of creating and
       migrating it.
-    - Asking for a history fixture (`report_history`, `two_source_report_history`): a copy of
-      that history, with the changelogs laying it wrote in tmp_path/reports.
+    - Asking for a history fixture (`report_history`, `two_source_report_history`,
+      `huge_price_history`): a copy of that history, with the changelogs laying it wrote in
+      tmp_path/reports.
     """
     backend = request.param
     postgres = request.getfixturevalue("postgres") if backend == "postgresql" else None
@@ -95,6 +96,11 @@ def report_history(database_url: str) -> dict[str, dict[str, Any]]:
 def two_source_report_history(database_url: str) -> dict[str, dict[str, Any]]:
     """The report history twice: for source auriko and for source other."""
     return versions()
+
+
+@pytest.fixture
+def huge_price_history(database_url: str) -> None:
+    """This test's database holds prices up to 40 digits (tests/support/histories.py)."""
 
 
 # --- a loopback catalog server ---

@@ -91,7 +91,9 @@ def serve_catalogs(body: bytes = b"", *, key: str = DEMO_KEY,
     With `vary_age`, every reply carries another `catalog_age_seconds` (bench/run.py)."""
     server = _CatalogServer(("127.0.0.1", 0), _Handler)
     server.body, server.key, server.vary_age = body, key, vary_age
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the loop to look, and the demo is done
+    # when its last fetch is, not half a second later.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from support.builders import base_catalog, body
 from support.cli import Tracker
-from support.db import count, rows
+from support.db import count, execute, rows
 from support.server import CatalogServer, Reply
 
 FUTURE = "2030-01-01 00:00:00"
@@ -24,13 +24,8 @@ FUTURE = "2030-01-01 00:00:00"
 def date_in_the_future(database_url: str, which: str = "max") -> None:
     """What `ingest --observed-at 2030-01-01T00:00Z` left before this fix (or a clock that
     ran ahead): the newest (`max`) or the first (`min`) observation dated 2030."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"UPDATE observations SET observed_at = :t "
-                          f"WHERE id = (SELECT {which}(id) FROM observations)"), {"t": FUTURE})
-    engine.dispose()
+    execute(database_url, f"UPDATE observations SET observed_at = :t "
+            f"WHERE id = (SELECT {which}(id) FROM observations)", t=FUTURE)
 
 
 def observed(database_url: str) -> list[tuple[str, str]]:

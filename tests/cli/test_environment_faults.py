@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from support.builders import base_catalog, body, catalog, model, provider
 from support.cli import TEST_KEY, Result, Tracker, user_env
-from support.db import rows
+from support.db import execute, rows
 from support.server import CatalogServer
 
 STORAGE = 7
@@ -33,18 +33,6 @@ def one_clean_line(result: Result, *words: str) -> str:
     for word in words:
         assert word in line, line
     return line
-
-
-def execute(database_url: str, *statements: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 def big_catalog(version: str = "v1") -> dict[str, Any]:

@@ -9,35 +9,13 @@ format, reads them.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from support.builders import base_catalog, body
+from support.builders import body
 from support.cli import Tracker
-
-T1, T2, T3 = "2026-01-05T09:00:00Z", "2026-01-06T09:00:00Z", "2026-01-07T09:00:00Z"
-
-
-def priced(version: str, price: float) -> dict[str, Any]:
-    payload = copy.deepcopy(base_catalog(version))
-    payload["data"][0]["providers"][0]["input_price"] = price
-    payload["data"][0]["providers"][0]["output_price"] = price
-    return payload
-
-
-def store_directly(database_url: str, price: str) -> None:
-    """Write a price into the current offer, as no validation would let through."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE offers SET input_price = :p WHERE model_id = 'gpt-4o' AND "
-                          "provider = 'openai' AND valid_to IS NULL"), {"p": price})
-    engine.dispose()
-
+from support.histories import HUGE_T1, HUGE_T2, huge_priced
 
 READS = [
     ("diff",), ("diff", "--format", "json"), ("diff", "--format", "html"),
@@ -52,13 +30,17 @@ READS = [
 
 
 @pytest.fixture
-def huge_history(tracker: Tracker, database_url: str) -> Tracker:
-    tracker("ingest", "-", "--observed-at", T1, input=body(priced("v1", 2.5)))
-    second = tracker("ingest", "-", "--observed-at", T2, input=body(priced("v2", 1e26)))
-    assert "$100,000,000,000,000,000,000,000,000.00" in second.stdout
-    tracker("ingest", "-", "--observed-at", T3, input=body(priced("v3", 3.5e27)))
-    store_directly(database_url, "9" * 12 + "0" * 28)  # 40 digits: the column's width
+def huge_history(tracker: Tracker, huge_price_history: None) -> Tracker:
+    """The tracker on a copy of the history of tests/support/histories.py: gpt-4o/openai at
+    $2.50, 1e26, 3.5e27, then 40 digits written into the table."""
     return tracker
+
+
+def test_a_huge_price_is_stored_and_shown_in_full(tracker: Tracker) -> None:
+    tracker("ingest", "-", "--observed-at", HUGE_T1, input=body(huge_priced("v1", 2.5)))
+    second = tracker("ingest", "-", "--observed-at", HUGE_T2,
+                     input=body(huge_priced("v2", 1e26)))
+    assert "$100,000,000,000,000,000,000,000,000.00" in second.stdout
 
 
 @pytest.mark.parametrize("command", READS, ids=" ".join)

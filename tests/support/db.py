@@ -30,16 +30,54 @@ BACKENDS = [b for b in os.environ.get("TRACKER_TEST_BACKENDS", "sqlite,postgresq
 # --- reading what was stored ---
 
 
-def rows(database_url: str, sql: str, **params: Any) -> list[Any]:
-    """The rows of one SQL query (`:name` parameters), on a connection of its own."""
-    from sqlalchemy import create_engine, text
+_READERS: dict[str, Any] = {}  # PostgreSQL URL -> engine, newest last
+_READERS_LOCK = threading.Lock()
+_READERS_KEPT = 2
 
-    engine = create_engine(database_url)
+
+def _reader(database_url: str) -> Any:
+    """An engine for reading `database_url`. PostgreSQL's are kept for the next query of the
+    same test (a new connection costs the server a process); SQLite gets a new one every time,
+    so that a file replaced under the same name is the one read."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    if not database_url.startswith("postgresql"):
+        return create_engine(database_url, poolclass=NullPool)
+    with _READERS_LOCK:
+        engine = _READERS.pop(database_url, None) or create_engine(database_url, pool_size=2)
+        _READERS[database_url] = engine
+        while len(_READERS) > _READERS_KEPT:  # a test's schema outlives no later test's reads
+            _READERS.pop(next(iter(_READERS))).dispose()
+        return engine
+
+
+def rows(database_url: str, sql: str, **params: Any) -> list[Any]:
+    """The rows of one SQL query (`:name` parameters), in a transaction of its own."""
+    from sqlalchemy import text
+
+    engine = _reader(database_url)
     try:
         with engine.connect() as conn:
             return list(conn.execute(text(sql), params).all())
     finally:
-        engine.dispose()
+        if not database_url.startswith("postgresql"):
+            engine.dispose()
+
+
+def execute(database_url: str, *statements: str, **params: Any) -> None:
+    """Run `statements` in one committed transaction, as a user's own SQL would (to damage
+    or age a record on purpose); each gets the same `:name` parameters."""
+    from sqlalchemy import text
+
+    engine = _reader(database_url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement), params)
+    finally:
+        if not database_url.startswith("postgresql"):
+            engine.dispose()
 
 
 def scalar(database_url: str, sql: str, **params: Any) -> Any:

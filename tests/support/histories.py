@@ -23,6 +23,7 @@ from typing import Any
 
 from support.builders import base_catalog, body
 from support.cli import Tracker as Cli
+from support.db import execute
 
 T1, T2, T3, T4, T5 = (f"2026-01-0{day}T09:00:00Z" for day in (5, 6, 7, 8, 9))
 U1 = "2026-01-05T21:00:00Z"  # an unchanged poll of v1
@@ -83,10 +84,39 @@ def lay_two_source_report_history(database_url: str, reports_dir: Path) -> None:
     lay(database_url, reports_dir, source="other", config='[sources.other]\nkind = "auriko"\n')
 
 
+HUGE_T1, HUGE_T2, HUGE_T3 = "2026-01-05T09:00:00Z", "2026-01-06T09:00:00Z", "2026-01-07T09:00:00Z"
+HUGE_DIRECT = "9" * 12 + "0" * 28  # 40 digits: the width of the price columns
+
+
+def huge_priced(version: str, price: float) -> dict[str, Any]:
+    """The base catalog with gpt-4o's first offer at `price`, input and output."""
+    payload = copy.deepcopy(base_catalog(version))
+    payload["data"][0]["providers"][0]["input_price"] = price
+    payload["data"][0]["providers"][0]["output_price"] = price
+    return payload
+
+
+def lay_huge_price_history(database_url: str, reports_dir: Path) -> None:
+    """v1 at $2.50, v2 at 1e26, v3 at 3.5e27 (gpt-4o/openai), then a 40-digit input price
+    written straight into the current offer, as no validation would let through."""
+    from tracker.api import Tracker
+
+    config_file = reports_dir.parent / f"{reports_dir.name}.toml"
+    config_file.write_text("")  # nothing of the user's own configuration is read
+    with Tracker.open(database_url, reports_dir=reports_dir, config=config_file,
+                      environ={}) as tracker:
+        for version, price, at in (("v1", 2.5, HUGE_T1), ("v2", 1e26, HUGE_T2),
+                                   ("v3", 3.5e27, HUGE_T3)):
+            tracker.ingest(body(huge_priced(version, price)), observed_at=at)
+    execute(database_url, "UPDATE offers SET input_price = :p WHERE model_id = 'gpt-4o' AND "
+            "provider = 'openai' AND valid_to IS NULL", p=HUGE_DIRECT)
+
+
 # The history fixtures of tests/conftest.py, by name.
 HISTORIES = {
     "report_history": lay_report_history,
     "two_source_report_history": lay_two_source_report_history,
+    "huge_price_history": lay_huge_price_history,
 }
 
 

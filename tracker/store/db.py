@@ -16,7 +16,7 @@ from urllib.parse import quote
 import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from tracker.errors import ConfigError, StorageError, TrackerError
 from tracker.logs import redact_url
@@ -340,12 +340,17 @@ def current_revision(engine: Engine) -> str | None:
     `alembic_version`) is damaged: migrations could not tell what to apply (`StorageError`).
     """
     with engine.connect() as conn:
-        inspector = inspect(conn)
-        stamped = inspector.has_table("alembic_version")
-        if stamped:
+        # The common case, a stamped database, in one statement; the catalog is asked only
+        # when that fails (on PostgreSQL its queries cost more than the rest of a small read).
+        try:
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-            if rows:
-                return str(rows[0])
+        except (OperationalError, ProgrammingError):
+            conn.rollback()
+            rows = None
+        if rows:
+            return str(rows[0])
+        inspector = inspect(conn)
+        stamped = rows is not None
         if inspector.has_table("snapshots") or inspector.has_table("observations"):
             where = (engine.url.database if engine.dialect.name == "sqlite"
                      else engine.url.render_as_string(hide_password=True))
