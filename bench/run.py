@@ -528,6 +528,51 @@ def step_report(ctx: Context) -> list[Result]:
     return results
 
 
+USAGE_ROWS = 60  # rows of the usage file step_usage writes: pinned, routed and one missing
+
+
+def write_usage_file(path: Path, effective: list[dict[str, Any]]) -> int:
+    """A usage file shaped like a team's: models of the latest catalog, every other one pinned
+    to its cheapest provider and the rest routed (blank provider), plus a model the catalog
+    does not have. Returns its number of rows."""
+    cheapest = {e["model"]: e["provider"] for e in effective if e["floor"] == "any"}
+    models = sorted(cheapest)[:: max(1, len(cheapest) // (USAGE_ROWS - 1))][: USAGE_ROWS - 1]
+    lines = ["model,provider,input_tokens,output_tokens"]
+    for i, model in enumerate(models):
+        provider = cheapest[model] if i % 2 == 0 else ""
+        lines.append(f"{model},{provider},{(i + 1) * 10_000_000},{(i + 1) * 2_500_000}")
+    lines.append("model-not-in-any-catalog,,1000000,1000000")
+    path.write_text("\n".join(lines) + "\n")
+    return len(lines) - 1
+
+
+def step_usage(ctx: Context) -> list[Result]:
+    """Issue 12's two commands as whole processes: `tracker effective` of every model at every
+    floor, and `report --since <before the first version> --usage FILE` (a cost-impact section
+    over the whole series) in every format, with effective floors configured."""
+    config = ctx.workdir / "usage.toml"
+    config.write_text('effective_floors = ["zdr", "any"]\n')
+    env = {"TRACKER_CONFIG": str(config)}
+    args = ("effective", "--format", "json")
+    runs = ctx.repeat(*args, env=env, capture=False)
+    effective = json.loads(ctx.run(*args, env=env).stdout)  # once more, untimed, to use
+    results = [Result(f"effective, every model and floor (median of {len(runs)})",
+                      _median(runs), "s", 2.0, f"{len(effective)} rows; " + _times(runs),
+                      {"rows": len(effective), "runs": [r.seconds for r in runs]})]
+    usage = ctx.workdir / "usage.csv"
+    rows = write_usage_file(usage, effective)
+    for fmt in ("json", "md", "html"):
+        args = ("report", "--since", "2025-12-31", "--usage", str(usage), "--format", fmt)
+        runs = ctx.repeat(*args, env=env, capture=False)
+        detail = _times(runs)
+        if fmt == "json":
+            impact = json.loads(ctx.run(*args, env=env).stdout)["impact"]
+            detail = (f"{rows} usage rows, monthly delta ${impact['delta']}; " + detail)
+        results.append(Result(f"report --usage, {fmt} (median of {len(runs)})", _median(runs),
+                              "s", 2.0, detail, {"runs": [r.seconds for r in runs]}))
+    return results
+
+
 def step_site(ctx: Context) -> list[Result]:
     """`tracker site DIR`: every page of the static site, one process."""
     out = ctx.workdir / "site"
@@ -627,6 +672,7 @@ STEPS: list[Step] = [
     Step("db-size", step_db_size),
     Step("fetch", step_fetch),
     Step("report", step_report),
+    Step("usage", step_usage),
     Step("site", step_site),
     Step("wide-fetch", step_wide_fetch),
     Step("growth", step_growth),

@@ -54,8 +54,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
       (SQLite: no file; PostgreSQL: an empty schema), for the tests of creating and
       migrating it.
     - Asking for a history fixture (`report_history`, `two_source_report_history`,
-      `huge_price_history`): a copy of that history, with the changelogs laying it wrote in
-      tmp_path/reports.
+      `huge_price_history`, `lookalike_history`): a copy of that history, with the
+      changelogs laying it wrote in tmp_path/reports.
     """
     backend = request.param
     postgres = request.getfixturevalue("postgres") if backend == "postgresql" else None
@@ -101,6 +101,11 @@ def two_source_report_history(database_url: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def huge_price_history(database_url: str) -> None:
     """This test's database holds prices up to 40 digits (tests/support/histories.py)."""
+
+
+@pytest.fixture
+def lookalike_history(database_url: str) -> None:
+    """This test's database holds three models with look-alike ids (support/histories.py)."""
 
 
 # --- a loopback catalog server ---

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -23,6 +23,25 @@ def register_secret(secret: str | None) -> None:
     written forms (`secret_forms`, and any mix of JSON escapes)."""
     if secret and len(secret) >= 4:
         _SECRETS.add(secret)
+
+
+def reset_secrets(secrets: Iterable[str] = ()) -> frozenset[str]:
+    """Replace the registered secrets with `secrets` (none by default) and return the ones
+    registered before: a host that runs several tracker sessions in one process (a test
+    harness) starts each as a new process would, and puts the old set back after.
+
+    >>> register_secret("ak_example_key")
+    >>> before = reset_secrets()
+    >>> scrub("key ak_example_key")
+    'key ak_example_key'
+    >>> _ = reset_secrets(before)
+    >>> scrub("key ak_example_key")
+    'key ***'
+    """
+    before = frozenset(_SECRETS)
+    _SECRETS.clear()
+    _SECRETS.update(secrets)
+    return before
 
 
 def secret_forms(secret: str) -> set[str]:

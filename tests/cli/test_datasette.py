@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from datasette.app import Datasette
 from support.builders import base_catalog, catalog, model, provider
 from support.cli import Tracker, user_env
 from support.histories import ingest
@@ -24,6 +23,8 @@ def iso(moment: datetime) -> str:
 def serve(database: Path, metadata: dict[str, Any],
           *paths: str) -> list[tuple[int, Any]]:
     """GET each path from Datasette serving `database`: (status, JSON or page text)."""
+
+    from datasette.app import Datasette  # here: importing it takes a second
 
     async def requests() -> list[tuple[int, Any]]:
         datasette = Datasette([str(database)], metadata=metadata)

@@ -9,8 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pandas as pd
 from support.builders import catalog, model, provider
 from support.cli import Tracker
 from support.histories import T1, T2, T3, T4, T5, ingest
@@ -95,6 +93,9 @@ def test_csv_is_spreadsheet_safe_and_to_a_file_whole(tracker: Tracker, tmp_path:
 
 def test_duckdb_and_pandas_read_both_formats_without_options(
         tracker: Tracker, report_history: dict[str, Any], tmp_path: Path) -> None:
+    import duckdb  # here, not at collection: the two take half a second to import
+    import pandas as pd
+
     for fmt in ("jsonl", "csv"):
         path = tmp_path / f"offers.{fmt}"
         tracker("export", "offers", "--format", fmt, "-o", str(path))

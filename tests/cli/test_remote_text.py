@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from support.builders import base_catalog, body, catalog, model, provider
 from support.cli import Result, Tracker
+from support.histories import LOOKALIKES
 from support.server import CatalogServer, Reply
 
 CLEAR = "\x1b[2J"
@@ -65,19 +66,10 @@ def test_a_hostile_id_in_a_rejection_is_escaped(tracker: Tracker, tmp_path: Path
     assert "model 'm\\x1b[2J\\u202e\\u2011x'" in result.stderr
 
 
-LOOKALIKES = ["gpt-4o", "gpt\u20114o", "gpt-4o\u200b"]  # hyphen; U+2011; zero-width space
-
-
-def lookalike_history(tracker: Tracker) -> None:
-    """Three models whose ids look the same, each with a policy that weakens, and a provider
-    name with a no-break space."""
-    def version(name: str, policy: str) -> dict[str, object]:
-        return catalog(*(model(mid, provider("open\u00a0ai", 1, 2, policy)) for mid in LOOKALIKES),
-                       version=name)
-
-    for day, (name, policy) in enumerate((("v1", "zdr"), ("v2", "none")), start=1):
-        tracker("ingest", "-", "--observed-at", f"2026-11-0{day}T09:00Z",
-                input=body(version(name, policy)))
+@pytest.fixture
+def lookalikes(tracker: Tracker, lookalike_history: None) -> Tracker:
+    """The tracker on a copy of the look-alike history (tests/support/histories.py)."""
+    return tracker
 
 
 def shown(text: str) -> set[str]:
@@ -98,10 +90,9 @@ def shown(text: str) -> set[str]:
     ("history", "gpt\u20114o"),
     ("history", "gpt\u20114o", "--format", "html"),
 ], ids=lambda args: " ".join(a for a in args if not a.startswith("20")))
-def test_lookalike_ids_can_be_told_apart_in_every_output(tracker: Tracker,
+def test_lookalike_ids_can_be_told_apart_in_every_output(lookalikes: Tracker,
                                                          args: tuple[str, ...]) -> None:
-    lookalike_history(tracker)
-    result = tracker(*args)
+    result = lookalikes(*args)
     assert "\u2011" not in result.stdout and "\u200b" not in result.stdout
     assert "\u00a0" not in result.stdout  # the provider's no-break space shows too
     if args[0] == "history":
@@ -113,9 +104,8 @@ def test_lookalike_ids_can_be_told_apart_in_every_output(tracker: Tracker,
         assert {"gpt-4o", "gpt\\u20114o", "gpt-4o\\u200b"} <= set(cells)
 
 
-def test_lookalike_ids_stay_exact_in_json(tracker: Tracker) -> None:
-    lookalike_history(tracker)
-    changes = tracker.json("diff", "v1", "v2")["changes"]
+def test_lookalike_ids_stay_exact_in_json(lookalikes: Tracker) -> None:
+    changes = lookalikes.json("diff", "v1", "v2")["changes"]
     assert sorted(c["model"] for c in changes) == sorted(LOOKALIKES)
 
 

@@ -62,23 +62,23 @@ def _as_a_new_process(env: Mapping[str, str], cwd: Path) -> Iterator[None]:
     saved_root = (list(root.handlers), root.level)
     saved_levels = {name: logger.level for name, logger in logging.Logger.manager.loggerDict.items()
                     if isinstance(logger, logging.Logger)}
-    saved_secrets = set(logs._SECRETS)  # a new process has registered no secret yet
+    saved_secrets = logs.reset_secrets()  # a new process has registered no secret yet
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
-    logs._SECRETS.clear()
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
-        logs._SECRETS.clear()
-        logs._SECRETS.update(saved_secrets)
+        logs.reset_secrets(saved_secrets)
         root.handlers[:], level = saved_root
         root.setLevel(level)
-        for name, logger in logging.Logger.manager.loggerDict.items():
-            if isinstance(logger, logging.Logger):
+        for name, logger in list(logging.Logger.manager.loggerDict.items()):
+            # Only the levels the run changed: every setLevel() clears every logger's cache.
+            if isinstance(logger, logging.Logger) and \
+                    logger.level != saved_levels.get(name, logging.NOTSET):
                 logger.setLevel(saved_levels.get(name, logging.NOTSET))
 
 

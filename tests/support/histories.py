@@ -21,7 +21,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from support.builders import base_catalog, body
+from support.builders import base_catalog, body, catalog, model, provider
 from support.cli import Tracker as Cli
 from support.db import execute
 
@@ -99,17 +99,39 @@ def huge_priced(version: str, price: float) -> dict[str, Any]:
 def lay_huge_price_history(database_url: str, reports_dir: Path) -> None:
     """v1 at $2.50, v2 at 1e26, v3 at 3.5e27 (gpt-4o/openai), then a 40-digit input price
     written straight into the current offer, as no validation would let through."""
+    _ingest_all(database_url, reports_dir, [(huge_priced("v1", 2.5), HUGE_T1),
+                                            (huge_priced("v2", 1e26), HUGE_T2),
+                                            (huge_priced("v3", 3.5e27), HUGE_T3)])
+    execute(database_url, "UPDATE offers SET input_price = :p WHERE model_id = 'gpt-4o' AND "
+            "provider = 'openai' AND valid_to IS NULL", p=HUGE_DIRECT)
+
+
+def _ingest_all(database_url: str, reports_dir: Path,
+                catalogs: list[tuple[dict[str, Any], str]]) -> None:
+    """Ingest (catalog, observed at) pairs in order through the library, reading nothing
+    of the user's own configuration."""
     from tracker.api import Tracker
 
     config_file = reports_dir.parent / f"{reports_dir.name}.toml"
-    config_file.write_text("")  # nothing of the user's own configuration is read
+    config_file.write_text("")
     with Tracker.open(database_url, reports_dir=reports_dir, config=config_file,
                       environ={}) as tracker:
-        for version, price, at in (("v1", 2.5, HUGE_T1), ("v2", 1e26, HUGE_T2),
-                                   ("v3", 3.5e27, HUGE_T3)):
-            tracker.ingest(body(huge_priced(version, price)), observed_at=at)
-    execute(database_url, "UPDATE offers SET input_price = :p WHERE model_id = 'gpt-4o' AND "
-            "provider = 'openai' AND valid_to IS NULL", p=HUGE_DIRECT)
+        for payload, at in catalogs:
+            tracker.ingest(body(payload), observed_at=at)
+
+
+LOOKALIKES = ["gpt-4o", "gpt\u20114o", "gpt-4o\u200b"]  # hyphen; U+2011; zero-width space
+
+
+def lay_lookalike_history(database_url: str, reports_dir: Path) -> None:
+    """Three models whose ids look the same, each with a policy that weakens from v1
+    (2026-11-01) to v2 (2026-11-02), and a provider name with a no-break space."""
+    def version(name: str, policy: str) -> dict[str, Any]:
+        return catalog(*(model(mid, provider("open\u00a0ai", 1, 2, policy))
+                         for mid in LOOKALIKES), version=name)
+
+    _ingest_all(database_url, reports_dir, [(version("v1", "zdr"), "2026-11-01T09:00Z"),
+                                            (version("v2", "none"), "2026-11-02T09:00Z")])
 
 
 # The history fixtures of tests/conftest.py, by name.
@@ -117,6 +139,7 @@ HISTORIES = {
     "report_history": lay_report_history,
     "two_source_report_history": lay_two_source_report_history,
     "huge_price_history": lay_huge_price_history,
+    "lookalike_history": lay_lookalike_history,
 }
 
 

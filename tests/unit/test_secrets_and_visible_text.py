@@ -17,13 +17,12 @@ from tracker.vocabulary import id_label
 
 @pytest.fixture
 def secrets() -> Any:
-    """The process's registered secrets, put back afterwards."""
+    """The logs module with no secret registered yet; the process's own put back afterwards."""
     from tracker import logs
 
-    saved = set(logs._SECRETS)
+    saved = logs.reset_secrets()
     yield logs
-    logs._SECRETS.clear()
-    logs._SECRETS.update(saved)
+    logs.reset_secrets(saved)
 
 
 def test_the_scrubber_removes_every_written_form_of_the_key(secrets: Any) -> None:
