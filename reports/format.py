@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from functools import lru_cache
@@ -80,7 +81,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _translator(table: dict[int, str]) -> Any:
+def _translator(table: dict[int, str]) -> Callable[[str], str]:
     """`str.translate(table)`, skipped for the common text that holds none of its characters
     (a regex scan is several times faster than a per-character table lookup)."""
     spans: list[list[int]] = []
