@@ -317,15 +317,22 @@ def touched_models(changes: Iterable[Mapping[str, Any]]) -> set[str]:
     return {str(c["model"]) for c in changes if c.get("model") is not None}
 
 
+OffersMemo = dict[int, tuple[Model, dict[str, "EffectiveOffer | None"]]]
+"""`effective_by_floor` results by model object (kept alive beside them), for a caller that
+prices the same Model objects again, as consecutive transitions do."""
+
+
 def effective_changes(old: Catalog | None, new: Catalog, floors: Sequence[str],
                       blend: Blend = DEFAULT_BLEND,
-                      models: Iterable[str] | None = None) -> list[Change]:
+                      models: Iterable[str] | None = None,
+                      memo: OffersMemo | None = None) -> list[Change]:
     """The `effective_price_changed` records from `old` to `new` at each floor, sorted by
     model, then floor (strongest first). A first state (`old` None) has none.
 
     A record is emitted when the effective offer's provider or blended price changes; `old`
     or `new` is null when the model gains or loses its last qualifying offer at that floor.
-    `models` limits the work to those models (the ones a transition's records touch).
+    `models` limits the work to those models (the ones a transition's records touch);
+    `memo` keeps each model's offers for the next call with the same floors and blend.
     """
     if old is None or not floors:
         return []
@@ -339,8 +346,8 @@ def effective_changes(old: Catalog | None, new: Catalog, floors: Sequence[str],
         if before is not None and after is not None and (
                 before is after or before.providers == after.providers):
             continue  # no offer changed: no effective offer can have moved
-        old_offers = effective_by_floor(before, order, blend) if before is not None else {}
-        new_offers = effective_by_floor(after, order, blend) if after is not None else {}
+        old_offers = _offers(before, order, blend, memo) if before is not None else {}
+        new_offers = _offers(after, order, blend, memo) if after is not None else {}
         for floor in order:
             was, now = old_offers.get(floor), new_offers.get(floor)
             if was is None and now is None:
@@ -351,6 +358,16 @@ def effective_changes(old: Catalog | None, new: Catalog, floors: Sequence[str],
             changes.append(_record(model_id, floor, was, now,
                                    causes_of(before, after, floor, was, now)))
     return changes
+
+
+def _offers(model: Model, floors: Sequence[str], blend: Blend,
+            memo: OffersMemo | None) -> dict[str, EffectiveOffer | None]:
+    if memo is None:
+        return effective_by_floor(model, floors, blend)
+    known = memo.get(id(model))
+    if known is None or known[0] is not model:
+        known = memo[id(model)] = (model, effective_by_floor(model, floors, blend))
+    return known[1]
 
 
 def _record(model_id: str, floor: str, old: EffectiveOffer | None,

@@ -61,6 +61,7 @@ from tracker.effective import (
     FLOORS,
     Blend,
     EffectiveOffer,
+    OffersMemo,
     effective_changes,
     effective_offers,
     effective_timeline,
@@ -393,6 +394,7 @@ def add_effective(conn: Connection, source_id: int, items: Sequence[Transition],
         return dict(cache[snap.id].models)  # a copy: the cached catalog stays as stored
 
     models: dict[str, Model] = {}
+    memo: OffersMemo = {}  # a transition's "after" models are the next one's "before"
     current_id: int | None = None
     for item in items:
         if current_id != item.before.id:
@@ -405,7 +407,7 @@ def add_effective(conn: Connection, source_id: int, items: Sequence[Transition],
         except ValueError:
             models = load(item.after)
         after = Catalog({m: models[m] for m in touched if m in models})
-        item.changes.extend(effective_changes(before, after, floors, blend))
+        item.changes.extend(effective_changes(before, after, floors, blend, memo=memo))
         current_id = item.after.id
 
 
