@@ -133,6 +133,32 @@ def test_a_hand_computed_window(tracker: Tracker, tmp_path: Path) -> None:
     assert impact(cli, "--usage", str(other))["delta"] == -0.5  # --usage beats usage_file
 
 
+def test_weekly_reports_price_the_usage_file_and_the_site_never_shows_it(
+        tracker: Tracker, tmp_path: Path) -> None:
+    """The finance report of a week carries the cost on the usage; the static site, made to
+    be published, carries the effective prices but never the team's volumes or costs."""
+    window(tracker, tmp_path)  # 2026-12-01..03: ISO week 2026-W49
+    usage = tmp_path / "usage.csv"
+    usage.write_text(USAGE)
+    config = tmp_path / "tracker.toml"
+    config.write_text(f'usage_floor = "zdr"\nusage_file = "{usage}"\n'
+                      'effective_floors = ["zdr"]\n')
+    cli = Tracker({**tracker.env, "TRACKER_CONFIG": str(config)}, tracker.cwd)
+    reports = tmp_path / "weekly"
+    cli("report", "--weekly", "--week", "2026-W49", "--reports-dir", str(reports))
+    weekly = json.loads((reports / "weekly-2026-W49.json").read_text())
+    assert weekly["impact"]["delta"] == 159
+    assert "## Cost on your usage" in (reports / "weekly-2026-W49.md").read_text()
+
+    cli("site", str(tmp_path / "site"))
+    pages = {p.name: p.read_text() for p in (tmp_path / "site").rglob("*") if p.is_file()}
+    week = next(text for name, text in pages.items() if "2026-W49" in name
+                and name.endswith(".html"))
+    assert "Effective price" in week
+    assert not [name for name, text in pages.items()
+                if "Cost on your usage" in text or "500,000,000" in text or "impact" in text]
+
+
 def test_a_malformed_usage_file_is_one_line_naming_the_line(
     tracker: Tracker, tmp_path: Path
 ) -> None:
