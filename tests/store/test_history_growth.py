@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, select
+from sqlalchemy import Engine, event, text
 from support.builders import base_catalog, body
 
 from tracker import Tracker
-from tracker.store.schema import observations
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -44,18 +43,24 @@ def lay_history(t: Tracker) -> datetime:
     return moment
 
 
+def stored_time(moment: datetime) -> str:
+    """A time as the tracker stores it: UTC, without zone, to the microsecond."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def add_polls(engine: Engine, count: int, after: datetime) -> None:
-    """`count` more hourly polls per source after `after`: unchanged, one in fifty failed."""
+    """`count` more hourly polls per source after `after`: unchanged, one in fifty failed
+    (plain SQL on the documented table, as a user's own backfill would write them)."""
     with engine.begin() as conn:
-        latest = {row.source_id: row for row in conn.execute(
-            select(observations).where(observations.c.outcome == "new")
-            .order_by(observations.c.id))}
+        latest = {row.source_id: row for row in conn.execute(text(
+            "SELECT source_id, catalog_version, content_hash, snapshot_id FROM observations "
+            "WHERE outcome = 'new' ORDER BY id"))}
         new_rows = []
         for source_id, last in latest.items():
             for n in range(1, count + 1):
                 failed = n % 50 == 0
                 new_rows.append({
-                    "source_id": source_id, "observed_at": after + n * HOUR,
+                    "source_id": source_id, "observed_at": stored_time(after + n * HOUR),
                     "outcome": "failed" if failed else "unchanged",
                     "http_status": 503 if failed else 200,
                     "catalog_version": None if failed else last.catalog_version,
@@ -63,7 +68,11 @@ def add_polls(engine: Engine, count: int, after: datetime) -> None:
                     "snapshot_id": None if failed else last.snapshot_id,
                     "error": "HTTP 503" if failed else None, "origin": "fetch",
                 })
-        conn.execute(insert(observations), new_rows)
+        conn.execute(text(
+            "INSERT INTO observations (source_id, observed_at, outcome, http_status, "
+            "catalog_version, content_hash, snapshot_id, error, origin) VALUES (:source_id, "
+            ":observed_at, :outcome, :http_status, :catalog_version, :content_hash, "
+            ":snapshot_id, :error, :origin)"), new_rows)
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("ANALYZE observations")
 
