@@ -205,6 +205,15 @@ def _snapshot_info(row: Any, prefix: str = "") -> SnapshotInfo:
     )
 
 
+# The columns `snapshot_info` reads (what an INSERT of a snapshot returns), and that reading.
+SNAPSHOT_COLUMNS = _SNAPSHOT_COLUMNS
+
+
+def snapshot_info(row: Any) -> SnapshotInfo:
+    """The `SnapshotInfo` of a row of `SNAPSHOT_COLUMNS`."""
+    return _snapshot_info(row)
+
+
 class _Prefixed:
     """The columns of a row whose names start with `prefix`, without it."""
 
@@ -351,6 +360,101 @@ def _state_query(bound: str | None) -> Any:
 
 # state_at's query without a bound, before a time, and at or before a time.
 _STATE_QUERIES = {bound: _state_query(bound) for bound in (None, "<", "<=")}
+
+
+@dataclass(frozen=True)
+class StoreContext:
+    """What storing a catalog of a source needs to know, read in one statement."""
+
+    source_id: int
+    # The newest observation's time (latest_observation_time).
+    newest_observed_at: datetime | None
+    # The current state (state_at's snapshot).
+    current: SnapshotInfo | None
+    # The snapshot of the content being stored, when it was stored before.
+    existing: SnapshotInfo | None
+    # Another snapshot is labelled with the version served (version_labels_other_content).
+    version_reused: bool
+    # The newest snapshot (newest_snapshot_id), the base intervals continue from, and how
+    # many snapshots the source has (snapshot_count).
+    newest_snapshot_id: int | None
+    snapshot_count: int
+
+
+def _store_context_query() -> Any:
+    # One round trip for what the pipeline used to ask in six: a PostgreSQL import pays a
+    # round trip per statement per version. The state's observation is found by the
+    # source's name in a derived table (no correlation inside a join's ON clause).
+    current, existing, other = (snapshots.alias(name) for name in ("cur", "ex", "other"))
+    by_name = select(sources.c.id).where(sources.c.name == bindparam("name")).scalar_subquery()
+    state = (
+        select(observations.c.source_id, observations.c.snapshot_id)
+        .where(observations.c.source_id == by_name, observations.c.snapshot_id.is_not(None))
+        .order_by(observations.c.observed_at.desc(), observations.c.id.desc())
+        .limit(1)
+        .subquery("state")
+    )
+
+    def of_source(query: Any, table: Any) -> Any:
+        return query.where(table.c.source_id == sources.c.id).correlate(sources).scalar_subquery()
+
+    newest_time = of_source(select(func.max(observations.c.observed_at)), observations)
+    newest_snapshot = of_source(select(func.max(other.c.id)), other)
+    count = of_source(select(func.count()).select_from(other), other)
+    reused = (
+        select(other.c.id)
+        .where(other.c.source_id == sources.c.id,
+               other.c.catalog_version == bindparam("version"),
+               other.c.content_hash != bindparam("content_hash"))
+        .correlate(sources)
+        .exists()
+    )
+    return (
+        select(
+            sources.c.id.label("source_id"),
+            newest_time.label("newest_observed_at"),
+            newest_snapshot.label("newest_snapshot_id"),
+            count.label("snapshot_count"),
+            reused.label("version_reused"),
+            *_prefixed_snapshot_columns(current, "cur_"),
+            *_prefixed_snapshot_columns(existing, "ex_"),
+        )
+        .select_from(
+            sources.outerjoin(state, state.c.source_id == sources.c.id)
+            .outerjoin(current, current.c.id == state.c.snapshot_id)
+            .outerjoin(existing, and_(existing.c.source_id == sources.c.id,
+                                      existing.c.identity == bindparam("identity")))
+        )
+        .where(sources.c.name == bindparam("name"))
+    )
+
+
+_STORE_CONTEXT = _store_context_query()
+
+
+def store_context(conn: Connection, name: str, content_hash: str,
+                  version: str | None) -> StoreContext | None:
+    """The named source's `StoreContext` for storing a catalog whose content hash is
+    `content_hash`, served as `version`; None when there is no such source yet.
+
+    The same answers as `source_id`, `latest_observation_time`, `state_at`,
+    `snapshot_by_identity`, `version_labels_other_content`, `newest_snapshot_id` and
+    `snapshot_count` asked one after the other in the same transaction.
+    """
+    row = conn.execute(_STORE_CONTEXT, {"name": name, "identity": content_hash,
+                                        "version": version,
+                                        "content_hash": content_hash}).first()
+    if row is None:
+        return None
+    return StoreContext(
+        source_id=row.source_id,
+        newest_observed_at=row.newest_observed_at,
+        current=_snapshot_info(row, "cur_") if row.cur_id is not None else None,
+        existing=_snapshot_info(row, "ex_") if row.ex_id is not None else None,
+        version_reused=version is not None and bool(row.version_reused),
+        newest_snapshot_id=row.newest_snapshot_id,
+        snapshot_count=int(row.snapshot_count),
+    )
 
 
 def previous_snapshot(conn: Connection, source: int) -> SnapshotInfo | None:
