@@ -93,6 +93,8 @@ def _translator(table: dict[int, str]) -> Callable[[str], str]:
     needs = re.compile("[" + "".join(  # as ranges: a class of single characters scans slowly
         re.escape(chr(a)) + ("" if a == b else "-" + re.escape(chr(b))) for a, b in spans) + "]")
 
+    # Reports show the same few thousand ids, names and prices many times over: cached.
+    @lru_cache(maxsize=16384)
     def translate(text: str) -> str:
         return text.translate(table) if needs.search(text) else text
 
@@ -115,7 +117,7 @@ def visible(value: object) -> str:
     >>> visible("gpt\u20114o\u200b")
     'gpt\\\\u20114o\\\\u200b'
     """
-    return _to_visible(_text(value))
+    return _to_visible(value if type(value) is str else _text(value))
 
 
 # Characters XML 1.0 does not allow at all (C0 controls but tab and newline, lone surrogates,
@@ -143,7 +145,7 @@ def plain_text(value: object) -> str:
     Line breaks become spaces; other control characters (ANSI escapes included) and bidi
     controls become visible escapes such as ``\\x1b`` and ``\\u202e``.
     """
-    return _to_plain(_text(value))
+    return _to_plain(value if type(value) is str else _text(value))
 
 
 def md_escape(value: object) -> str:
@@ -153,7 +155,7 @@ def md_escape(value: object) -> str:
     become HTML entities, line breaks become spaces, and control and bidi characters become
     visible escapes.
     """
-    return _to_markdown(_text(value))
+    return _to_markdown(value if type(value) is str else _text(value))
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -175,6 +177,9 @@ def _decimal(value: object) -> Decimal | None:
 def format_price(value: object) -> str:
     """USD per 1M tokens, without float noise (see ``_format_price``); cached, as reports
     show the same few hundred prices thousands of times."""
+    kind = type(value)
+    if kind is float or kind is str or kind is int or kind is Decimal:
+        return _cached_price(kind.__name__, value)
     if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
         try:
             return _cached_price(type(value).__name__, value)
