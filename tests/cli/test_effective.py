@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from support.builders import catalog, model, provider
+from support.builders import DEMO_ZDR_JUMP, catalog, model, provider
 from support.cli import Tracker
 
 from tracker.demo import demo_catalogs
@@ -98,15 +98,7 @@ def test_the_demo_zdr_jump(tracker: Tracker, tmp_path: Path) -> None:
     schema().validate(asked)
     [jump] = [c for c in asked["changes"] if c["kind"] == "effective_price_changed"
               and c["model"] == "llama-3.3-70b-instruct"]
-    assert jump == {
-        "kind": "effective_price_changed", "model": "llama-3.3-70b-instruct",
-        "provider": "groq", "field": "effective.zdr",
-        "old": {"provider": "deepinfra", "input_price": 0.23, "output_price": 0.4,
-                "blended": 0.2725},
-        "new": {"provider": "groq", "input_price": 0.59, "output_price": 0.79,
-                "blended": 0.64},
-        "change_pct": 134.86, "causes": ["data_policy_changed"],
-    }
+    assert jump == DEMO_ZDR_JUMP
     # the derived records come after the stored ones
     kinds = [c["kind"] for c in asked["changes"]]
     assert kinds.index("effective_price_changed") > max(
@@ -185,9 +177,7 @@ def test_removal_price_cut_lost_offer_and_ties(tracker: Tracker, tmp_path: Path)
 def test_reports_and_changelogs_lead_with_effective_prices_when_floors_are_configured(
     tracker: Tracker, tmp_path: Path
 ) -> None:
-    config = tmp_path / "tracker.toml"
-    config.write_text('effective_floors = ["zdr", "any"]\n')
-    cli = Tracker({**tracker.env, "TRACKER_CONFIG": str(config)}, tracker.cwd)
+    cli = tracker.configured(tmp_path / "tracker.toml", 'effective_floors = ["zdr", "any"]\n')
     lay_series(cli, tmp_path)
 
     report = json.loads(cli("report", "--since", "2026-11-01", "--until", "2026-11-05",
@@ -263,9 +253,7 @@ def test_history_draws_the_effective_line_per_floor(tracker: Tracker, tmp_path: 
 def test_the_feed_and_the_site_carry_effective_prices_when_floors_are_configured(
     tracker: Tracker, tmp_path: Path
 ) -> None:
-    config = tmp_path / "tracker.toml"
-    config.write_text('effective_floors = ["zdr"]\n')
-    cli = Tracker({**tracker.env, "TRACKER_CONFIG": str(config)}, tracker.cwd)
+    cli = tracker.configured(tmp_path / "tracker.toml", 'effective_floors = ["zdr"]\n')
     lay_series(cli, tmp_path)
 
     feed = cli("feed").stdout

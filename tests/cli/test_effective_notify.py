@@ -102,22 +102,23 @@ url = "{receiver.url('/all')}"
     assert sum("effective price" in line for line in got) == 2
 
 
+CONFIG_ERRORS = [
+    ('[[notify]]\nname = "zdr"\nurl = "json://127.0.0.1:9/x"\n'
+     'kinds = ["effective_price_changed"]\n',
+     "asks for effective_price_changed but no effective_floors are configured"),
+    ('[[notify]]\nurl = "json://127.0.0.1:9/x"\nmin_monthly_impact_usd = 5\n',
+     "min_monthly_impact_usd needs usage_file"),
+    ('[[notify]]\nurl = "json://127.0.0.1:9/x"\ndirection = "sideways"\n',
+     'direction must be "up" or "down"'),
+    ('effective_floors = ["zdr", "strict"]\n', "effective_floors: unknown floor 'strict'"),
+    ("blend = [0, 0]\n", "blend must be two weights"),
+]
+
+
 def test_a_rule_for_effective_prices_needs_floors(tracker: Tracker, tmp_path: Path) -> None:
+    """Each configuration that cannot work is a usage error (exit 2) saying why."""
     config = tmp_path / "tracker.toml"
-    config.write_text('[[notify]]\nname = "zdr"\nurl = "json://127.0.0.1:9/x"\n'
-                      'kinds = ["effective_price_changed"]\n')
-    failed = tracker("--config", str(config), "snapshots", check=2)
-    assert "asks for effective_price_changed but no effective_floors are configured" \
-        in failed.stderr
-    config.write_text('[[notify]]\nurl = "json://127.0.0.1:9/x"\nmin_monthly_impact_usd = 5\n')
-    failed = tracker("--config", str(config), "snapshots", check=2)
-    assert "min_monthly_impact_usd needs usage_file" in failed.stderr
-    config.write_text('[[notify]]\nurl = "json://127.0.0.1:9/x"\ndirection = "sideways"\n')
-    failed = tracker("--config", str(config), "snapshots", check=2)
-    assert 'direction must be "up" or "down"' in failed.stderr
-    config.write_text('effective_floors = ["zdr", "strict"]\n')
-    failed = tracker("--config", str(config), "snapshots", check=2)
-    assert "effective_floors: unknown floor 'strict'" in failed.stderr
-    config.write_text("blend = [0, 0]\n")
-    failed = tracker("--config", str(config), "snapshots", check=2)
-    assert "blend must be two weights" in failed.stderr
+    for text, message in CONFIG_ERRORS:
+        config.write_text(text)
+        failed = tracker("--config", str(config), "snapshots", check=2)
+        assert message in failed.stderr, text

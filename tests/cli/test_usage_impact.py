@@ -71,8 +71,7 @@ def test_a_hand_computed_window(tracker: Tracker, tmp_path: Path) -> None:
     usage = tmp_path / "usage.csv"
     usage.write_text(USAGE)
     config = tmp_path / "tracker.toml"
-    config.write_text('usage_floor = "zdr"\n')
-    cli = Tracker({**tracker.env, "TRACKER_CONFIG": str(config)}, tracker.cwd)
+    cli = tracker.configured(config, 'usage_floor = "zdr"\n')
 
     result = impact(cli, "--usage", str(usage))
     # the totals first: the rows priced at both ends
@@ -140,10 +139,8 @@ def test_weekly_reports_price_the_usage_file_and_the_site_never_shows_it(
     window(tracker, tmp_path)  # 2026-12-01..03: ISO week 2026-W49
     usage = tmp_path / "usage.csv"
     usage.write_text(USAGE)
-    config = tmp_path / "tracker.toml"
-    config.write_text(f'usage_floor = "zdr"\nusage_file = "{usage}"\n'
-                      'effective_floors = ["zdr"]\n')
-    cli = Tracker({**tracker.env, "TRACKER_CONFIG": str(config)}, tracker.cwd)
+    cli = tracker.configured(tmp_path / "tracker.toml", f'usage_floor = "zdr"\n'
+                             f'usage_file = "{usage}"\neffective_floors = ["zdr"]\n')
     reports = tmp_path / "weekly"
     cli("report", "--weekly", "--week", "2026-W49", "--reports-dir", str(reports))
     weekly = json.loads((reports / "weekly-2026-W49.json").read_text())

@@ -52,3 +52,15 @@ def base_catalog(version: str | None = "v1") -> dict[str, Any]:
               provider("groq", 0.59, 0.79, "zdr"), context_window=131_072),
         version=version,
     )
+
+
+# The demo's v2 -> v3 effective-price jump at zdr (issue 12's example): deepinfra's
+# llama-3.3-70b-instruct weakens to none, so the cheapest zdr offer is groq's, +134.86 %.
+DEMO_ZDR_JUMP = {
+    "kind": "effective_price_changed", "model": "llama-3.3-70b-instruct",
+    "provider": "groq", "field": "effective.zdr",
+    "old": {"provider": "deepinfra", "input_price": 0.23, "output_price": 0.4,
+            "blended": 0.2725},
+    "new": {"provider": "groq", "input_price": 0.59, "output_price": 0.79, "blended": 0.64},
+    "change_pct": 134.86, "causes": ["data_policy_changed"],
+}

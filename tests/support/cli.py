@@ -146,6 +146,11 @@ class Tracker:
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--format", "json").stdout)
 
+    def configured(self, config: Path, text: str) -> Tracker:
+        """The same tracker with `text` as its config file (written to `config`)."""
+        config.write_text(text)
+        return type(self)({**self.env, "TRACKER_CONFIG": str(config)}, self.cwd)
+
 
 class TrackerProcess(Tracker):
     """`tracker ...` as a process of its own (`python -m tracker`); `start` leaves it

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from hypothesis import given, note
 from hypothesis import strategies as st
+from support.builders import DEMO_ZDR_JUMP
 from support.strategies import PURE_SETTINGS
 
 from tracker.catalog import Catalog, Model, Provider, parse_catalog
@@ -128,15 +129,7 @@ def test_the_demo_zdr_jump() -> None:
     # at zdr and at no_training groq (zdr) now beats every other offer; at any, deepinfra's
     # weakening changes nothing: no record
     assert [c["field"] for c in records] == ["effective.zdr", "effective.no_training"]
-    assert records[0] == {
-        "kind": "effective_price_changed", "model": "llama-3.3-70b-instruct",
-        "provider": "groq", "field": "effective.zdr",
-        "old": {"provider": "deepinfra", "input_price": 0.23, "output_price": 0.4,
-                "blended": 0.2725},
-        "new": {"provider": "groq", "input_price": 0.59, "output_price": 0.79,
-                "blended": 0.64},
-        "change_pct": 134.86, "causes": ["data_policy_changed"],
-    }
+    assert records[0] == DEMO_ZDR_JUMP
 
 
 def test_a_removal_a_price_cut_a_lost_offer_and_an_unchanged_one() -> None:
