@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import orjson
@@ -54,7 +55,31 @@ def round_price(value: Decimal) -> Decimal:
     >>> round_price(Decimal("0.075")), round_price(Decimal("2.50"))
     (Decimal('0.075'), Decimal('2.5'))
     """
-    return _PRICE_CONTEXT.plus(value).normalize(_PRICE_CONTEXT)
+    try:
+        rounded = _ROUNDED.get(value)
+    except TypeError:  # a signalling NaN cannot be hashed; the context refuses it below
+        rounded = None
+    if rounded is None:
+        rounded = _PRICE_CONTEXT.plus(value).normalize(_PRICE_CONTEXT)
+        _remember(_ROUNDED, value, rounded)
+    return rounded
+
+
+# A catalog repeats a few hundred prices across its models, and each is rounded, written out
+# and checked several times per model parsed: the results are remembered, keyed by the value
+# (equal decimals round alike). Zero is left out (0 and -0 are equal, and keep their sign),
+# and so is NaN; each memo is emptied when it reaches _MEMO_SIZE entries.
+_MEMO_SIZE = 1 << 16
+_ROUNDED: dict[Decimal, Decimal] = {}
+_TEXTS: dict[Decimal, str] = {}
+_JSON_PRICES: dict[int | float, Decimal] = {}
+
+
+def _remember(memo: dict[Any, Any], value: Any, result: Any) -> None:
+    if value and value == value:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[value] = result
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +170,9 @@ class Catalog:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # What lets the next parse reuse models (see parse_catalog); empty for catalogs loaded
     # from the database, and not part of equality. `raw_models`: the SHA-256 of each model's
-    # JSON text as received, to the model and its order-free key. `order_free_models`: the
-    # order-free key (`order_free_key`) to the model.
-    raw_models: Mapping[bytes, tuple[Model, bytes | None]] = field(
+    # JSON text as received, to the model's id, the model and its order-free key.
+    # `order_free_models`: the order-free key (SHA-256 of `order_free_text`) to the model.
+    raw_models: Mapping[bytes, tuple[str, Model, bytes | None]] = field(
         default_factory=dict, compare=False, repr=False)
     order_free_models: Mapping[bytes, Model] = field(
         default_factory=dict, compare=False, repr=False)
@@ -180,19 +205,38 @@ def content_hash(catalog: Catalog) -> str:
     return hasher.hexdigest()
 
 
+_SHA256 = hashlib.sha256()
+
+
+def sha256_digest(data: bytes | msgspec.Raw) -> bytes:
+    """The SHA-256 of `data`, from a copy of a ready hasher: a new one costs OpenSSL a lookup
+    of the algorithm that takes longer than hashing a model's text."""
+    hasher = _SHA256.copy()
+    hasher.update(data)
+    return hasher.digest()
+
+
 def digest_of(model: Model) -> bytes:
     """The model's content digest (order of providers and of JSON keys does not count)."""
     if model.digest:
         return model.digest
     canonical = orjson.dumps(model.canonical(), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).digest()
+    return sha256_digest(canonical)
 
 
 def decimal_text(value: Decimal) -> str:
     """Canonical text of a price: rounded to 12 significant digits (`round_price`), no
     exponent, no trailing zeros ("2.5", "10", "0.075"; "0.83" for 0.8299999999999998)."""
+    try:
+        known = _TEXTS.get(value)
+    except TypeError:
+        known = None
+    if known is not None:
+        return known
     text = format(round_price(value), "f")
-    return text if text != "-0" else "0"
+    text = text if text != "-0" else "0"
+    _remember(_TEXTS, value, text)
+    return text
 
 
 def decimal_to_json(value: Decimal) -> float | int:
@@ -232,38 +276,18 @@ def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
     the same as a parse from scratch. Raises `PayloadError` naming the first few problems
     (model id and field).
     """
-    members = _split_members(body)
-    problems: list[str] = []
-    _check_top_level_keys(body, members, problems)
-    envelope = _check_envelope(members, problems)
-    items = _split_items(members["data"], problems) if "data" in members else None
-    if problems or items is None:
-        raise PayloadError(_rejection_message(problems), problems)
-
+    split = _split_plain(body)
+    if split is not None:
+        items, envelope = split
+        extra: dict[str, Any] = {}
+    else:
+        items, envelope, extra = _split_checked(body)
     known = previous.raw_models if previous is not None else {}
     known_order_free = previous.order_free_models if previous is not None else {}
-    models: dict[str, Model] = {}
-    raw_models: dict[bytes, tuple[Model, bytes | None]] = {}
-    order_free_models: dict[bytes, Model] = {}
-    for index, item in enumerate(items):
-        text_key = hashlib.sha256(item).digest()
-        hit = known.get(text_key)
-        if hit is None:
-            hit = _model_from_text(bytes(item), index, known_order_free, problems)
-            if hit is None:
-                continue
-        model, order_free = hit
-        if model.id in models:
-            problems.append(f"model {id_label(model.id)}: duplicate model id")
-            continue
-        models[model.id] = model
-        raw_models[text_key] = hit
-        if order_free is not None:
-            order_free_models[order_free] = model
-    if problems:
-        raise PayloadError(_rejection_message(problems), problems)
-
-    extra = {k: _decode(v) for k, v in members.items() if k not in KNOWN_TOP_LEVEL}
+    found = _reuse_or_validate(items, known, known_order_free)
+    if found is None:  # a problem: the models again one by one, to name them in order
+        _raise_model_problems(items, known, known_order_free)
+    models, raw_models, order_free_models = found
     return Catalog(
         models=models,
         catalog_version=envelope.get("catalog_version"),
@@ -274,22 +298,209 @@ def parse_catalog(body: bytes, previous: Catalog | None = None) -> Catalog:
     )
 
 
+# A model already parsed: its id, the model, its order-free key.
+_Known = tuple[str, "Model", bytes | None]
+_ID, _MODEL, _ORDER_FREE = (operator.itemgetter(i) for i in range(3))
+
+
+def _reuse_or_validate(
+    items: Sequence[msgspec.Raw], known: Mapping[bytes, _Known],
+    known_order_free: Mapping[bytes, Model],
+) -> tuple[dict[str, Model], dict[bytes, _Known], dict[bytes, Model]] | None:
+    """The models of `items`, keyed by id, with what the next parse reuses them by; None when
+    a model is invalid or an id repeats (`_raise_model_problems` then names the problems).
+
+    Each text is looked up by its SHA-256, hashed and looked up in C over the whole catalog:
+    only the misses take a step of Python each.
+    """
+    keys: list[bytes] = list(map(sha256_digest, items))
+    hits: list[_Known | None] = list(map(known.get, keys))
+    index = -1
+    for _ in range(hits.count(None)):  # each miss found by a scan in C, from the one before
+        index = hits.index(None, index + 1)
+        problems: list[str] = []
+        made = _model_from_text(bytes(items[index]), index, known_order_free, problems)
+        if made is None:
+            return None
+        hits[index] = (made[0].id, *made)
+    done: list[_Known] = hits  # type: ignore[assignment]  # every miss was filled
+    models = dict(zip(map(_ID, done), map(_MODEL, done), strict=True))
+    if len(models) != len(done):
+        return None
+    order_free_models = dict(zip(map(_ORDER_FREE, done), map(_MODEL, done), strict=True))
+    order_free_models.pop(None, None)  # models whose text orjson cannot write back
+    return models, dict(zip(keys, done, strict=True)), order_free_models
+
+
+def _raise_model_problems(items: Sequence[msgspec.Raw], known: Mapping[bytes, _Known],
+                          known_order_free: Mapping[bytes, Model]) -> NoReturn:
+    """Raise the `PayloadError` that names the problems of `items`, in their order."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        hit = known.get(sha256_digest(item))
+        if hit is not None:
+            model = hit[1]
+        else:
+            made = _model_from_text(bytes(item), index, known_order_free, problems)
+            if made is None:
+                continue
+            model = made[0]
+        if model.id in seen:
+            problems.append(f"model {id_label(model.id)}: duplicate model id")
+        seen.add(model.id)
+    raise PayloadError(_rejection_message(problems), problems)
+
+
+class _PlainEnvelope(msgspec.Struct, forbid_unknown_fields=True):
+    """A body with only the documented members, for one decode that splits it (any other
+    body, or one this refuses, is split and checked member by member: `_split_checked`)."""
+
+    object: str
+    data: list[msgspec.Raw]
+    catalog_version: str | None = None
+    catalog_age_seconds: float | None = None
+
+
+_plain_envelope = msgspec.json.Decoder(_PlainEnvelope)
+
+
+def _split_plain(body: bytes) -> tuple[list[msgspec.Raw], dict[str, Any]] | None:
+    """The items and the envelope of a body with only the documented members, all of them
+    valid and none repeated, whose items are set out alike (`[`, the items with the same
+    separator between them, `]`); None for any other body.
+
+    One decode splits the body where member by member takes two. The items are then found in
+    the body as one run of text, which the repeated-key check cuts out.
+    """
+    if body.lstrip()[:1] != b"{":
+        return None
+    try:
+        plain = _plain_envelope.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    items, version = plain.data, plain.catalog_version
+    if plain.object != "list" or len(items) < 2 or (version is not None and (
+            not version.strip() or "\x00" in version
+            or len(version) > payload_schema.MAX_NAME)):
+        return None
+    start = body.find(bytes(items[0]))
+    if start < 0:
+        return None
+    after_first = start + len(items[0])
+    separator = body[after_first:_GAP.match(body, after_first).end()]  # type: ignore[union-attr]
+    end = _end_of_run(body, start, items, separator) if b"," in separator else None
+    if end is None:
+        return None
+    bracket, close = body.rfind(b"[", 0, start), body.find(b"]", end)
+    if bracket < 0 or close < 0 or body[bracket + 1:start].strip() or body[end:close].strip():
+        return None
+    try:  # the body without its items: a repeated top-level key, if any, is in there
+        json.loads(body[:bracket] + b"[]" + body[close + 1:], object_pairs_hook=_unique_pairs)
+    except (_DuplicateKey, ValueError, RecursionError):
+        return None
+    envelope = {"object": plain.object, "catalog_version": version,
+                "catalog_age_seconds": plain.catalog_age_seconds}
+    return items, envelope
+
+
+def _end_of_run(body: bytes, start: int, items: Sequence[msgspec.Raw], separator: bytes,
+                step: int = 1000) -> int | None:
+    """Where the run of `items` joined by `separator` ends when `body` holds it at `start`,
+    compared `step` items at a time (a copy of a few hundred kilobytes, not of the catalog)."""
+    at = start
+    for first in range(0, len(items), step):
+        run = separator.join(items[first:first + step])
+        if not body.startswith(run, at):
+            return None
+        at += len(run) + len(separator)
+    return at - len(separator)
+
+
+_GAP = re.compile(rb"[ \t\r\n,]*")
+
+
+def _split_checked(body: bytes) -> tuple[list[msgspec.Raw], dict[str, Any], dict[str, Any]]:
+    """The items, the envelope and the unknown top-level members of any body, each member
+    checked on its own; raises `PayloadError` naming the problems."""
+    members = _split_members(body)
+    problems: list[str] = []
+    _check_top_level_keys(body, members, problems)
+    envelope = _check_envelope(members, problems)
+    items = _split_items(members["data"], problems) if "data" in members else None
+    if problems or items is None:
+        raise PayloadError(_rejection_message(problems), problems)
+    extra = {k: _decode(v) for k, v in members.items() if k not in KNOWN_TOP_LEVEL}
+    return items, envelope, extra
+
+
 def _model_from_text(
     text: bytes, index: int, known_order_free: Mapping[bytes, Model], problems: list[str]
 ) -> tuple[Model, bytes | None] | None:
     """The model of a text not seen before, and its order-free key: reused from the previous
-    catalog when only the order of its keys and providers changed, else validated and
+    catalog when only the order of its members and providers changed, else validated and
     normalized; None with its problem appended."""
-    raw = _decode(text)
-    free = order_free_text(raw)
-    key = hashlib.sha256(free).digest() if free is not None else None
-    repeats = free is None or may_repeat_a_key(text, free)
-    if not repeats and key is not None:
+    key = order_free_key(text)
+    if key is not None:
         reused = known_order_free.get(key)
         if reused is not None:
             return reused, key
-    model = _validated_model(text, index, problems, raw=raw, repeats=repeats)
+    model = _validated_model(text, index, problems)
     return (model, key) if model is not None else None
+
+
+def order_free_key(text: bytes | msgspec.Raw) -> bytes | None:
+    """A key of a model's JSON text that leaves out the order of its members and of its
+    providers, and nothing else: two texts with the same key hold the same members with the
+    very same texts, and the same providers with the very same texts, whatever order they
+    list them in. None for a text that may repeat a member (then only a full validation
+    tells), or that is not a JSON object.
+
+    Made from the members' undecoded texts, in C but for a few steps per member: a reordered
+    model costs a fraction of a decode. Outside its strings, an object's text has one colon
+    per member, so the text holds as many colons as its members hold plus one per member
+    exactly when no member repeats (unless a colon is escaped, \\u003a).
+
+    >>> order_free_key(b'{"id": "m", "providers": [{"name": "a"}, {"name": "b"}]}') == (
+    ...     order_free_key(b'{"providers":[{"name": "b"},{"name": "a"}],"id":"m"}'))
+    True
+    >>> order_free_key(b'{"id": "m", "id": "n"}') is None
+    True
+    """
+    try:
+        members = payload_schema.members_decoder.decode(text)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    parts: list[bytes | msgspec.Raw] = []
+    for name in sorted(members):
+        parts.append(_member_name(name))
+        value = members[name]
+        if name == "providers":
+            try:
+                providers = payload_schema.items_decoder.decode(value)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                providers = [value]
+            # JSON text holds no control characters: \x01 and \x00 separate unambiguously.
+            parts.append(b"\x01".join(sorted(map(bytes, providers))))
+        else:
+            parts.append(value)
+    material = b"\x00".join(parts)
+    if b"\\u003" in text or text.count(b":") != material.count(b":") + len(members):
+        return None
+    return sha256_digest(material)
+
+
+_NAMES: dict[str, bytes] = {}
+
+
+def _member_name(name: str) -> bytes:
+    """A member's name as JSON text (remembered: models share their members' names)."""
+    text = _NAMES.get(name)
+    if text is None:
+        text = orjson.dumps(name)
+        if len(_NAMES) < _MEMO_SIZE:
+            _NAMES[name] = text
+    return text
 
 
 def order_free_text(raw: Any) -> bytes | None:
@@ -581,13 +792,26 @@ def _shared(text: Any) -> Any:
     return sys.intern(text) if type(text) is str else text
 
 
+def json_price(value: int | float) -> Decimal:
+    """The price of a JSON number, rounded (`round_price`): a model's prices as parsed.
+
+    >>> json_price(0.8299999999999998), json_price(3)
+    (Decimal('0.83'), Decimal('3'))
+    """
+    price = _JSON_PRICES.get(value)
+    if price is None:
+        price = round_price(json_number_to_decimal(value))
+        _remember(_JSON_PRICES, value, price)
+    return price
+
+
 def provider_from_json(raw: Mapping[str, Any]) -> Provider:
     """A provider from its validated JSON object (payload or change record)."""
     extra = {k: v for k, v in raw.items() if k not in KNOWN_PROVIDER_FIELDS}
     return Provider(
         name=_shared(raw["name"]),
-        input_price=json_number_to_decimal(raw["input_price"]),
-        output_price=json_number_to_decimal(raw["output_price"]),
+        input_price=json_price(raw["input_price"]),
+        output_price=json_price(raw["output_price"]),
         data_policy=_shared(raw.get("data_policy")),
         extra=extra or _NO_EXTRA,
     )
@@ -619,7 +843,9 @@ def _normalize_model(raw: Mapping[str, Any]) -> tuple[Model, str | None]:
         providers=providers,
         extra=extra or _NO_EXTRA,
     )
-    return replace(model, digest=digest_of(model)), duplicate
+    # Set in place, as __post_init__ does for a frozen dataclass: the model is not shared yet.
+    object.__setattr__(model, "digest", digest_of(model))
+    return model, duplicate
 
 
 def _describe_error(label: str, message: str) -> str:

@@ -73,6 +73,8 @@ def legacy_history(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the code before 0004 stored: prices as written (no rounding)."""
     with monkeypatch.context() as patch:
         patch.setattr(tracker.catalog, "round_price", lambda value: value.normalize())
+        for memo in ("_ROUNDED", "_TEXTS", "_JSON_PRICES"):  # what the real one remembers
+            patch.setattr(tracker.catalog, memo, {})
         auriko = Pipeline(engine, SourceConfig(name="auriko"))
         for hour, payload in enumerate(auriko_versions()):
             auriko.ingest(body(payload), observed_at=T0 + timedelta(hours=hour))

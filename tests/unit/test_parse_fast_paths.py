@@ -17,6 +17,7 @@ from support.builders import base_catalog, body, catalog, model, provider
 from tracker.catalog import (
     duplicate_key,
     may_repeat_a_key,
+    order_free_key,
     order_free_text,
     parse_catalog,
     same_catalog_text,
@@ -150,4 +151,41 @@ def test_a_repeated_top_level_key_is_never_the_same_catalog_text() -> None:
     twice = accepted.replace(b'"object": "list"', b'"object": "list", "object": "list"')
     assert not same_catalog_text(twice, accepted)
     with pytest.raises(PayloadError, match="duplicate key 'object'"):
+        parse_catalog(twice)
+
+
+@pytest.mark.parametrize("twice", [
+    b'{"model": 1, "model": 2}',                 # the key repeats at the top level
+    b'{"model": {"x": 1}, "model": 2}',
+])
+def test_a_member_that_repeats_has_no_order_free_key(twice: bytes) -> None:
+    assert order_free_key(twice) is None
+    assert order_free_key(twice.replace(b'"model": 2', b'"other": 2')) is not None
+
+
+def test_the_order_free_key_ignores_member_and_provider_order_but_not_texts() -> None:
+    one = model("m", provider("a", 1, 2), provider("b", 3, 4))
+    other = {key: one[key] for key in reversed(list(one))}
+    other["providers"] = list(reversed(one["providers"]))
+    assert order_free_key(body(one)) == order_free_key(body(other))
+    assert order_free_key(body(one)) != order_free_key(body({**one, "created": 1}))
+    assert order_free_key(body({**one, "context_window": 1})) != order_free_key(
+        body({**one, "context_window": 1.0}))
+
+
+@pytest.mark.parametrize("layout", [
+    lambda text: text,                                      # as the builders write it
+    lambda text: text.replace(b"}, {", b"},\n    {"),     # one model per line
+    lambda text: text.replace(b"}, {", b"},{", 1),          # separators that differ
+])
+def test_any_layout_of_the_items_parses_alike(layout: object) -> None:
+    assert callable(layout)
+    text = body(base_catalog())
+    assert parse_catalog(layout(text)) == parse_catalog(text)
+
+
+def test_a_data_member_given_twice_with_the_same_items_is_rejected() -> None:
+    items = body(base_catalog()["data"])
+    twice = b'{"object": "list", "data": ' + items + b', "data": ' + items + b"}"
+    with pytest.raises(PayloadError, match="duplicate key 'data'"):
         parse_catalog(twice)
