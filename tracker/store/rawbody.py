@@ -259,7 +259,7 @@ def _make_form(body: bytes, raw_items: Sequence[Any] | None) -> Form | None:
             return None
     if len(raw_items) < 2:
         return None
-    items = [bytes(item) for item in raw_items]
+    items = list(map(bytes, raw_items))
     # Locate the items in the body: the first by its text, each next one right after the
     # whitespace and comma that follow the one before, checked in place; the gaps are the
     # bytes between them. So the form gives the body back exactly, by construction. Most
@@ -277,9 +277,7 @@ def _make_form(body: bytes, raw_items: Sequence[Any] | None) -> Form | None:
         return None
     gaps.append(body[position:end + 1])
     order = sorted(range(len(items)), key=items.__getitem__)
-    place = [0] * len(items)
-    for rank, index in enumerate(order):
-        place[index] = rank
+    place = sorted(range(len(order)), key=order.__getitem__)  # the inverse permutation
     return Form(body[:bracket], body[end + 1:], gaps, place, [items[i] for i in order])
 
 
