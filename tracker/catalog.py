@@ -198,13 +198,18 @@ class Catalog:
 def content_hash(catalog: Catalog) -> str:
     """SHA-256 over the models' digests in id order and the top-level unknown fields."""
     models = catalog.models
-    # The same bytes as one update per model, hashed at once (a parsed model has its digest).
-    hasher = hashlib.sha256(b"".join([
-        models[model_id].digest or digest_of(models[model_id]) for model_id in sorted(models)]))
+    # The same bytes as one update per model, hashed at once, gathered in C (a parsed model
+    # has its digest; one loaded from the database gets it made).
+    digests = list(map(_DIGEST, map(models.__getitem__, sorted(models))))
+    if b"" in digests:
+        digests = [digest or digest_of(models[model_id])
+                   for model_id, digest in zip(sorted(models), digests, strict=True)]
+    hasher = hashlib.sha256(b"".join(digests))
     hasher.update(orjson.dumps(dict(catalog.extra), option=orjson.OPT_SORT_KEYS))
     return hasher.hexdigest()
 
 
+_DIGEST = operator.attrgetter("digest")
 _SHA256 = hashlib.sha256()
 
 

@@ -36,6 +36,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from decimal import Context, Decimal
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 import orjson
@@ -84,10 +86,13 @@ def diff_catalogs(old: Catalog | None, new: Catalog) -> list[Change]:
         changes.append(_record("model_removed", model_id, old=old_models[model_id].to_record()))
     for model_id in new_models.keys() - old_models.keys():
         changes.append(_record("model_added", model_id, new=new_models[model_id].to_record()))
-    for model_id in old_models.keys() & new_models.keys():
+    # Most models of consecutive states are the very same object (reused by the parse): the
+    # others are picked out in C.
+    common = list(old_models.keys() & new_models.keys())
+    for model_id in compress(common, map(is_not, map(old_models.__getitem__, common),
+                                         map(new_models.__getitem__, common))):
         before, after = old_models[model_id], new_models[model_id]
-        # Most models of consecutive states are the very same object (reused by the parse).
-        if before is not after and _models_differ(before, after):
+        if _models_differ(before, after):
             changes.extend(_diff_model(before, after))
     changes.extend(_diff_extra(old.extra, new.extra, model=None, provider=None))
     return sort_changes(changes)
