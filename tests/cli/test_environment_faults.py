@@ -47,7 +47,9 @@ def big_catalog(version: str = "v1") -> dict[str, Any]:
 @pytest.fixture
 def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
     """The disk fills up as the snapshot is written: SQLite reaches its page limit (the same
-    SQLITE_FULL a full disk gives), PostgreSQL raises its disk_full error (SQLSTATE 53100)."""
+    SQLITE_FULL a full disk gives); on PostgreSQL the offers' rows meet its disk_full error
+    (SQLSTATE 53100) as they go in, in the bulk load (COPY) that writes them. The trigger that
+    raises it is made in the run's own transaction, and goes with it."""
     from tracker.store import writes
 
     real = writes.insert_snapshot
@@ -58,8 +60,11 @@ def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
             conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
         else:
             conn.exec_driver_sql(
-                "DO $$ BEGIN RAISE EXCEPTION 'could not extend file \"base/16384/16390\": No "
-                "space left on device' USING ERRCODE = 'disk_full'; END $$")
+                "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " RAISE EXCEPTION 'could not extend file \"base/16384/16390\": No space left"
+                " on device' USING ERRCODE = 'disk_full'; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER disk_full BEFORE INSERT ON offers"
+                                 " FOR EACH ROW EXECUTE FUNCTION disk_full()")
         return real(conn, **kwargs)
 
     monkeypatch.setattr(writes, "insert_snapshot", insert_snapshot)

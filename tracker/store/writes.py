@@ -12,11 +12,11 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, text, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, text, update
 
 from tracker.catalog import Catalog, Model, Provider, decimal_text, digest_of
 from tracker.diff import Change
@@ -166,15 +166,14 @@ def _write_intervals(
             if now is not None:
                 open_offers.append((model_id, now))
 
-    # Every interval change of the snapshot in a few statements: each an executemany of up to
-    # BATCH rows (one round trip on PostgreSQL, whose driver pipelines them), made as they
-    # go, so that a first snapshot of 50,000 models never holds all its rows at once.
+    # Every interval change of the snapshot in a few statements, their rows made as they go,
+    # so that a first snapshot of 50,000 models never holds all its rows at once.
     _close_all(conn, source, new_id, close_models, close_offers)
-    _executemany(conn, _INSERT_MODEL_STATE, (
+    _insert_rows(conn, model_states, (
         {"source_id": source, "model_id": m.id, "valid_from": new_id, "valid_to": None,
          **_model_row(m)}
         for m in open_models))
-    _executemany(conn, _INSERT_OFFER, (
+    _insert_rows(conn, offers, (
         {
             "source_id": source,
             "model_id": model_id,
@@ -191,7 +190,7 @@ def _write_intervals(
 
 _PROVIDERS = operator.attrgetter("providers")
 
-# Rows per executemany: a round trip each on PostgreSQL, and a bounded parameter list.
+# Rows per executemany (SQLite): a bounded parameter list.
 BATCH = 1000
 
 _CLOSE_MODEL = (
@@ -209,35 +208,105 @@ _CLOSE_OFFER = (
            offers.c.valid_to.is_(None))
     .values(valid_to=bindparam("b_snapshot"))
 )
-_INSERT_MODEL_STATE = insert(model_states)
-_INSERT_OFFER = insert(offers)
+
+# PostgreSQL closes every interval of a table in one statement. Each key is looked up in a
+# subquery the planner cannot flatten (OFFSET 0) and whose only index conditions are the
+# key's: however stale or missing the statistics, it uses the (source, model[, provider],
+# valid_to) index, never the (source, valid_to) one that would scan every open row of the
+# source once per key. The rows found are then updated by primary key.
+_CLOSE_MODELS_PG = text(
+    "UPDATE model_states SET valid_to = CAST(:snapshot AS integer) WHERE id = ANY(ARRAY("
+    "SELECT id FROM (SELECT id, valid_to FROM model_states"
+    " WHERE source_id = CAST(:source AS integer) AND model_id = ANY(CAST(:models AS text[]))"
+    " OFFSET 0) AS found WHERE valid_to IS NULL))"
+)
+_CLOSE_OFFERS_PG = text(
+    "UPDATE offers SET valid_to = CAST(:snapshot AS integer) WHERE id = ANY(ARRAY("
+    "SELECT found.id FROM unnest(CAST(:models AS text[]), CAST(:providers AS text[]))"
+    " AS k (model_id, provider)"
+    " CROSS JOIN LATERAL (SELECT id, valid_to FROM offers"
+    " WHERE source_id = CAST(:source AS integer) AND model_id = k.model_id"
+    " AND provider = k.provider OFFSET 0) AS found"
+    " WHERE found.valid_to IS NULL))"
+)
 
 
 def _close_all(conn: Connection, source: int, new_id: int, models: Sequence[str],
                model_providers: Sequence[tuple[str, str]]) -> None:
-    """Close the open intervals of `models` and of the offers `model_providers`. On
-    PostgreSQL the statements are planned on every execution, never prepared:
+    """Close the open intervals of `models` and of the offers `model_providers`.
 
-    psycopg prepares a statement after a few executions, and PostgreSQL keeps a generic plan
-    for it for as long as the session lasts. One made early in an import, while the tables
-    are still tiny and have no statistics, looks each key up through the (source, valid_to)
-    index, scanning every open row of the source per key: measured, 7 ms a version by the
-    end of the bench's import, against 2 ms planned each time with the tables' sizes.
+    SQLite: an UPDATE per key (an executemany; each costs little there). PostgreSQL: one
+    statement per table, planned on every execution, never prepared: psycopg prepares a
+    statement after a few executions, and PostgreSQL keeps a generic plan for it for as long
+    as the session lasts; one made early in an import, while the tables are still tiny, would
+    keep scanning them whole once they have grown.
     """
-    driver: Any = conn.connection.driver_connection
-    postgresql = conn.dialect.name == "postgresql"
-    threshold = driver.prepare_threshold if postgresql else None
-    if postgresql:
-        driver.prepare_threshold = None
-    try:
+    if conn.dialect.name != "postgresql":
         _executemany(conn, _CLOSE_MODEL, (
             {"b_source": source, "b_model": m, "b_snapshot": new_id} for m in models))
         _executemany(conn, _CLOSE_OFFER, (
             {"b_source": source, "b_model": m, "b_provider": p, "b_snapshot": new_id}
             for m, p in model_providers))
+        return
+    if not models and not model_providers:
+        return
+    driver: Any = conn.connection.driver_connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        if models:
+            conn.execute(_CLOSE_MODELS_PG,
+                         {"snapshot": new_id, "source": source, "models": list(models)})
+        if model_providers:
+            conn.execute(_CLOSE_OFFERS_PG, {
+                "snapshot": new_id, "source": source,
+                "models": [m for m, _ in model_providers],
+                "providers": [p for _, p in model_providers],
+            })
     finally:
-        if postgresql:
-            driver.prepare_threshold = threshold
+        driver.prepare_threshold = threshold
+
+
+def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+    """INSERT `rows` (dicts with the same keys) into `table`: on PostgreSQL in one COPY,
+    elsewhere an executemany per BATCH rows."""
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, rows)
+    else:
+        _executemany(conn, insert(table), rows)
+
+
+def _copy_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+    """`COPY table FROM STDIN` of `rows`, streamed as they are made (PostgreSQL, psycopg 3).
+
+    Each value goes through its column type's bind processor, as in an INSERT, so the table
+    holds the same values (a JSON column gets the engine's serializer's text; None in one is
+    JSON null). A driver error is handled as SQLAlchemy handles one from any statement: the
+    engine's `handle_error` listeners (storage faults), then a `DBAPIError`.
+    """
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        return
+    dialect = conn.dialect
+    names = list(first)
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                  for name in names]
+    quote = dialect.identifier_preparer.quote
+    statement = (f"COPY {dialect.identifier_preparer.format_table(table)} "
+                 f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            for row in chain((first,), iterator):
+                copy.write_row([value if process is None else process(value)
+                                for process, value in zip(processors, map(row.__getitem__, names),
+                                                          strict=True)])
+    except dialect.loaded_dbapi.Error as exc:
+        # Private, but what every statement's error goes through in SQLAlchemy 2.x.
+        conn._handle_dbapi_exception(exc, statement, None, cursor, None)
+    finally:
+        cursor.close()
 
 
 def _executemany(conn: Connection, statement: Any, rows: Iterable[dict[str, Any]]) -> None:
@@ -294,9 +363,10 @@ def record_changes(
 ) -> None:
     if not records:
         return
-    conn.execute(
-        insert(changes),
-        [
+    _insert_rows(
+        conn,
+        changes,
+        (
             {
                 "source_id": source,
                 "observation_id": observation_id,
@@ -314,7 +384,7 @@ def record_changes(
                 "absent": c.get("absent"),
             }
             for c in records
-        ],
+        ),
     )
 
 
