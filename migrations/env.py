@@ -10,13 +10,10 @@ import os
 from alembic import context
 from sqlalchemy import Connection, text
 
+from tracker.store.db import MIGRATION_LOCK
 from tracker.store.schema import metadata
 
 config = context.config
-
-# A fixed advisory-lock key for migrations (the two-integer key space of the run locks and the
-# per-source keys of the pipeline never produce it: it is a bigint outside 32 bits).
-_MIGRATION_LOCK = 0x7472_6163_6B65_7201
 
 
 def _run(connection: Connection) -> None:
@@ -32,10 +29,8 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
-            # Processes that start together on a new database migrate one after the other;
-            # the later ones then find the schema current (SQLite's BEGIN IMMEDIATE does the
-            # same there).
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            # One process at a time (see MIGRATION_LOCK).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

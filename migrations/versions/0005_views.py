@@ -33,8 +33,6 @@ Create Date: 2026-11-27 12:00:00.000000
 
 from __future__ import annotations
 
-from alembic import op
-
 revision = "0005_views"
 down_revision = "0004_trusted_record"
 branch_labels = None
@@ -273,21 +271,40 @@ WHERE c.kind = 'data_policy_changed'"""
             "policy_changes": policy_changes}
 
 
+def create_view_statements(dialect_name: str) -> list[str]:
+    """The CREATE VIEW statements, in the order they run (current_offers after
+    offer_history, which it reads). A new database gets its views from here too
+    (`tracker.store.db.create_schema`), as long as this is the newest migration that defines
+    them."""
+    sql = view_sql(dialect_name)
+    return [f"CREATE VIEW {name} AS {sql[name].strip()}"
+            for name in ("offer_history", "model_history", "current_offers", "price_changes",
+                         "policy_changes")]
+
+
+# Alembic is imported by the functions that run in a migration, not by the module:
+# `create_view_statements` serves a new database without it.
+
+
 def create_views() -> None:
-    """Create every view (current_offers after offer_history, which it reads)."""
-    sql = view_sql(op.get_bind().dialect.name)
-    for name in ("offer_history", "model_history", "current_offers", "price_changes",
-                 "policy_changes"):
-        op.execute(f"CREATE VIEW {name} AS {sql[name].strip()}")
+    """Create every view."""
+    from alembic import op
+
+    for statement in create_view_statements(op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def drop_views() -> None:
     """Drop every view (current_offers first: it reads offer_history)."""
+    from alembic import op
+
     for name in VIEWS:
         op.execute(f"DROP VIEW IF EXISTS {name}")
 
 
 def upgrade() -> None:
+    from alembic import op
+
     # The views look interval rows up by the snapshot that opened them.
     op.create_index("ix_offers_valid_from", "offers", ["valid_from"])
     op.create_index("ix_model_states_valid_from", "model_states", ["valid_from"])
@@ -295,6 +312,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from alembic import op
+
     drop_views()
     op.drop_index("ix_model_states_valid_from", table_name="model_states")
     op.drop_index("ix_offers_valid_from", table_name="offers")

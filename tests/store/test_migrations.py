@@ -38,6 +38,7 @@ from tracker.store.db import (
     SchemaError,
     alembic_config,
     create_db_engine,
+    create_schema,
     current_revision,
     migrations_dir,
     open_database,
@@ -276,6 +277,80 @@ def test_downgrades_to_base_and_upgrades_again_step_by_step(bare_engine: Engine)
     command.upgrade(config, "head")
     assert current_revision(bare_engine) == HEAD_REVISION
     assert schema_differences(bare_engine) == []
+
+
+# --- a new database gets at once the schema the migrations build ---
+
+
+@pytest.fixture
+def another_new_database(database_url: str, tmp_path: Path,
+                         request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second empty database on the test's backend."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'another.db'}"
+    else:
+        with request.getfixturevalue("postgres").schema() as url:
+            yield url
+
+
+def _affinity(declared: str) -> str:
+    """SQLite's type affinity of a declared column type (all SQLite makes of it)."""
+    declared = declared.upper()
+    for part, affinity in (("INT", "INTEGER"), ("CHAR", "TEXT"), ("CLOB", "TEXT"),
+                           ("TEXT", "TEXT"), ("BLOB", "BLOB"), ("REAL", "REAL"),
+                           ("FLOA", "REAL"), ("DOUB", "REAL")):
+        if part in declared:
+            return affinity
+    return "BLOB" if not declared else "NUMERIC"
+
+
+def reflected_schema(engine: Engine) -> dict[str, Any]:
+    """Everything the database says about its tables and views, as the backend keeps it
+    (on SQLite, a column's declared type as its affinity: 0003 widens types on PostgreSQL
+    only, and SQLite makes nothing of a declared length)."""
+    inspector = inspect(engine)
+    sqlite = engine.dialect.name == "sqlite"
+    by_name = (lambda item: str(item.get("name")))  # noqa: E731
+    tables = {}
+    for table in sorted(inspector.get_table_names()):
+        columns = [(c["name"], _affinity(str(c["type"])) if sqlite else str(c["type"]),
+                    c["nullable"], c.get("default"), c.get("autoincrement"))
+                   for c in inspector.get_columns(table)]
+        tables[table] = {
+            "columns": columns,
+            "primary key": inspector.get_pk_constraint(table),
+            "foreign keys": sorted(inspector.get_foreign_keys(table), key=by_name),
+            "indexes": sorted(inspector.get_indexes(table), key=by_name),
+            "unique": sorted(inspector.get_unique_constraints(table), key=by_name),
+            "checks": sorted(inspector.get_check_constraints(table), key=by_name),
+        }
+    views = {name: " ".join(str(inspector.get_view_definition(name)).split())
+             for name in sorted(inspector.get_view_names())}
+    return {"tables": tables, "views": views}
+
+
+def test_a_new_database_gets_at_once_the_schema_the_migrations_build(
+    bare_engine: Engine, another_new_database: str
+) -> None:
+    command.upgrade(alembic_config(bare_engine), "head")  # every migration, one by one
+    created = open_database(another_new_database)  # a first run: the schema at once
+    try:
+        assert current_revision(created) == HEAD_REVISION
+        migrated_schema, created_schema = reflected_schema(bare_engine), reflected_schema(created)
+        assert set(migrated_schema["views"]) == set(schema.VIEWS)
+        assert created_schema == migrated_schema
+        assert schema_differences(created) == []
+        with created.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        created.dispose()
+
+
+def test_a_database_that_holds_any_table_is_migrated_not_created(bare_engine: Engine) -> None:
+    with bare_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE someone_elses (id integer)"))
+    assert create_schema(bare_engine) is False
+    assert table_names(bare_engine) == {"someone_elses"}
 
 
 # --- a database newer than the tool ---
