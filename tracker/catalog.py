@@ -546,8 +546,7 @@ def same_catalog_text(body: bytes, accepted: bytes) -> bool:
     """Whether `body` holds the very catalog text of `accepted` (a body parsed and accepted
     before): the same top-level members with the same bytes, apart from the volatile ones
     (`catalog_age_seconds`, which a real router changes on every poll), and those valid. Then
-    `body` parses to the catalog `accepted` parsed to, without a parse: two splits and a
-    comparison at C speed.
+    `body` parses to the catalog `accepted` parsed to, without a parse.
 
     >>> old = b'{"object": "list", "catalog_age_seconds": 5, "data": []}'
     >>> same_catalog_text(b'{"object": "list", "catalog_age_seconds": 65, "data": []}', old)
@@ -557,19 +556,35 @@ def same_catalog_text(body: bytes, accepted: bytes) -> bool:
     """
     if abs(len(body) - len(accepted)) > SAME_CATALOG_SIZE_SLACK:
         return False
+    digest = catalog_text_digest(body)
+    return digest is not None and digest == catalog_text_digest(accepted)
+
+
+def catalog_text_digest(body: bytes) -> str | None:
+    """The SHA-256 of the catalog text of `body`: its top-level members but the volatile
+    ones, each as its exact JSON text, in name order. None when a member is missing, repeated
+    or invalid: only a parse can tell what such a body holds. Two bodies with the same digest
+    hold the same catalog text (`same_catalog_text`), so a body with the digest of a stored
+    snapshot's body (`snapshots.catalog_sha256`) parses to its catalog: two splits and a
+    hash at C speed instead of a parse, or of reading the stored body back.
+    """
     try:
         members = _split_members(body)
         problems: list[str] = []
         _check_top_level_keys(body, members, problems)
         _check_envelope(members, problems)
-        if problems:
-            return False
-        known = _split_members(accepted)
     except PayloadError:
-        return False
-    names = members.keys() - VOLATILE_TOP_LEVEL
-    return names == known.keys() - VOLATILE_TOP_LEVEL and all(
-        members[name] == known[name] for name in names)
+        return None
+    if problems:
+        return None
+    hasher = _SHA256.copy()
+    for name in sorted(members.keys() - VOLATILE_TOP_LEVEL):
+        # JSON text holds no NUL byte: it separates the names and texts unambiguously.
+        hasher.update(_member_name(name))
+        hasher.update(b"\x00")
+        hasher.update(members[name])
+        hasher.update(b"\x00")
+    return hasher.hexdigest()
 
 
 def decode_body(body: bytes) -> Any:

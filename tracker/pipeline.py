@@ -26,7 +26,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,6 +158,8 @@ class Pipeline:
         # that is neither its bytes nor its catalog is parsed without asking the database
         # first (`_current_body`). Only a hint: `_store` reads the state in its transaction.
         self._state_hint: SnapshotInfo | None = None
+        # The last body whose catalog digest was made, and the digest.
+        self._body_digest: tuple[bytes, str | None] | None = None
         # The last catalog parsed in this process: the next parse reuses its unchanged models.
         self._last_parsed: Catalog | None = None
         # Whether a commit waits until it is on disk. A backfill (import-git) turns it off on
@@ -251,13 +253,15 @@ class Pipeline:
         started = started if started is not None else time.monotonic()
         owe = self._changelog_directory() if write_changelogs else None
         raw_sha256 = rawbody.sha256_hex(body)
-        current_sha256 = self._current_body(body, raw_sha256)
-        if current_sha256 is not None:
+        current = self._current_body(body, raw_sha256)
+        if current is not None:
             # The exact bytes of the current snapshot, or its catalog text with another
             # catalog_age_seconds, already validated once: no parse needed.
+            current_sha256, digest = current
             with self.engine.begin() as conn:
                 self._lock(conn)
-                same = self._record_same_bytes(conn, current_sha256, observed_at=observed_at,
+                same = self._record_same_bytes(conn, current_sha256, digest,
+                                               observed_at=observed_at,
                                                http_status=http_status, origin=origin,
                                                started=started, clock=clock)
             if same is not None:
@@ -404,14 +408,17 @@ class Pipeline:
             "one at %s", self.source.name, iso(observed_at), iso(newest), iso(adjusted))
         return adjusted
 
-    def _current_body(self, body: bytes, raw_sha256: str) -> str | None:
+    def _current_body(self, body: bytes,
+                      raw_sha256: str) -> tuple[str, str | None] | None:
         """The raw_sha256 of the current snapshot when `body` is its exact bytes or, for an
-        adapter that knows its volatile fields (`same_catalog`), its very catalog text; None
-        otherwise. The current body is read back only when the sizes are that close."""
-        same_catalog = getattr(self.adapter, "same_catalog", None)
+        adapter that knows its volatile fields (`catalog_digest`), its very catalog text;
+        with it, the digest of that text when the snapshot has none recorded yet (to record
+        with the observation). None otherwise. The current body is read back only when the
+        sizes are that close and the snapshot has no digest recorded."""
+        catalog_digest = getattr(self.adapter, "catalog_digest", None)
         hint = self._state_hint
         if hint is not None and hint.raw_sha256 != raw_sha256 and not self._may_be_catalog_of(
-                hint, body, same_catalog):
+                hint, body, catalog_digest):
             # Not the state this pipeline last stored: the full path decides, reading the
             # state in its transaction (another writer's state is found there, and the same
             # content is recorded unchanged as here).
@@ -423,33 +430,49 @@ class Pipeline:
                 return None
             current = state[0]
             if current.raw_sha256 == raw_sha256:
-                return raw_sha256
-            if (same_catalog is None
+                return raw_sha256, None
+            if (catalog_digest is None
                     or abs(current.raw_size - len(body)) > SAME_CATALOG_SIZE_SLACK):
                 return None
+            digest = self._digest_of(body, catalog_digest)
+            if digest is None:
+                return None
+            if current.catalog_sha256 is not None:
+                return (current.raw_sha256, None) if digest == current.catalog_sha256 else None
             cached = self._cache.get(current.id)
             if cached is not None and cached[1] is not None:
                 accepted = cached[1]
             else:
                 accepted = reads.raw_body(conn, current.id)
-        return current.raw_sha256 if same_catalog(body, accepted) else None
+        return (current.raw_sha256, digest) if catalog_digest(accepted) == digest else None
 
     def _may_be_catalog_of(self, snapshot: SnapshotInfo, body: bytes,
-                           same_catalog: Any) -> bool:
+                           catalog_digest: Any) -> bool:
         """Whether `body` may hold the very catalog text of `snapshot` (as `_current_body`
-        asks `same_catalog`), without reading the database: True unless the sizes are too
-        far apart, or the snapshot's body is cached and says no."""
-        if same_catalog is None or abs(snapshot.raw_size - len(body)) > SAME_CATALOG_SIZE_SLACK:
+        asks), without reading the database: True unless the sizes are too far apart, or
+        the snapshot's digest is known (recorded, or of its cached body) and says no."""
+        if (catalog_digest is None
+                or abs(snapshot.raw_size - len(body)) > SAME_CATALOG_SIZE_SLACK):
             return False
-        cached = self._cache.get(snapshot.id)
-        if cached is None or cached[1] is None:
-            return True
-        return bool(same_catalog(body, cached[1]))
+        known = snapshot.catalog_sha256
+        if known is None:
+            cached = self._cache.get(snapshot.id)
+            if cached is None or cached[1] is None:
+                return True
+            known = catalog_digest(cached[1])
+        return known is not None and self._digest_of(body, catalog_digest) == known
+
+    def _digest_of(self, body: bytes, catalog_digest: Any) -> str | None:
+        """`catalog_digest(body)`, made once per body."""
+        if self._body_digest is None or self._body_digest[0] is not body:
+            self._body_digest = (body, catalog_digest(body))
+        return self._body_digest[1]
 
     def _record_same_bytes(
         self,
         conn: Connection,
         raw_sha256: str,
+        catalog_digest: str | None,
         *,
         observed_at: datetime,
         http_status: int | None,
@@ -458,8 +481,8 @@ class Pipeline:
         clock: bool,
     ) -> RunResult | None:
         """Record an unchanged observation of the current snapshot (whose body's SHA-256 is
-        `raw_sha256`); None when the state moved on meanwhile or the time is out of order
-        (the full path decides)."""
+        `raw_sha256`), and the digest of its catalog text when given; None when the state
+        moved on meanwhile or the time is out of order (the full path decides)."""
         source = self._ensure_source(conn, observed_at)
         state = reads.state_at(conn, source)
         if state is None or state[0].raw_sha256 != raw_sha256:
@@ -471,6 +494,9 @@ class Pipeline:
             return None
         current = state[0]
         writes.touch_snapshot(conn, current.id, observed_at)
+        if catalog_digest is not None and current.catalog_sha256 is None:
+            writes.record_catalog_digest(conn, current.id, catalog_digest)
+            current = replace(current, catalog_sha256=catalog_digest)
         observation_id = writes.record_observation(
             conn, source_id=source, observed_at=observed_at, http_status=http_status,
             catalog_version=current.catalog_version, content_hash=current.content_hash,

@@ -15,6 +15,8 @@ from support.db import rows
 from support.server import CatalogServer, Reply
 
 import tracker.sources.auriko
+import tracker.store.reads
+from tracker.catalog import catalog_text_digest
 
 
 def aged(seconds: int, version: str = "v1") -> bytes:
@@ -75,3 +77,41 @@ def test_an_invalid_age_or_a_repeated_key_is_rejected_not_taken_for_unchanged(
     assert [r.outcome for r in rows(database_url, "SELECT outcome FROM observations "
                                                   "ORDER BY id")] == ["new", "rejected",
                                                                       "rejected"]
+
+
+@pytest.fixture
+def read_backs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The snapshots whose stored body was read back (the fetches run in this process)."""
+    seen: list[int] = []
+    raw_body = tracker.store.reads.raw_body
+
+    def counting(conn: object, snapshot_id: int) -> bytes:
+        seen.append(snapshot_id)
+        return raw_body(conn, snapshot_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tracker.store.reads, "raw_body", counting)
+    return seen
+
+
+def test_the_first_poll_at_another_age_records_the_digest_the_later_ones_compare(
+    tracker: Tracker, server: CatalogServer, database_url: str, parses: list[bytes],
+    read_backs: list[int]
+) -> None:
+    changed = copy.deepcopy(base_catalog())
+    changed["data"][0]["providers"][0]["input_price"] = 3.5  # the same size
+    server.serve(Reply(200, aged(5)), Reply(200, aged(65)), Reply(200, aged(125)),
+                 Reply(200, aged(185)), Reply(200, body({**changed, "catalog_age_seconds": 9})))
+    first = tracker.json("fetch")
+    assert rows(database_url, "SELECT catalog_sha256 FROM snapshots")[0].catalog_sha256 is None
+
+    assert tracker.json("fetch")["outcome"] == "unchanged"  # the bodies compared, once
+    assert read_backs == [first["to"]["id"]]
+    (snapshot,) = rows(database_url, "SELECT catalog_sha256 FROM snapshots")
+    assert snapshot.catalog_sha256 == catalog_text_digest(aged(5)) == catalog_text_digest(aged(65))
+
+    assert [tracker.json("fetch")["outcome"] for _ in range(2)] == ["unchanged", "unchanged"]
+    assert read_backs == [first["to"]["id"]]  # the digests compared: nothing read back
+    assert len(parses) == 1
+
+    run = tracker.json("fetch")  # another price, the same size: parsed, and a change
+    assert run["outcome"] == "new" and len(parses) == 2

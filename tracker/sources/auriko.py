@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from tracker.catalog import Catalog, parse_catalog, same_catalog_text
+from tracker.catalog import Catalog, catalog_text_digest, parse_catalog
 
 
 class AurikoAdapter:
@@ -23,6 +23,6 @@ class AurikoAdapter:
     def parse(self, body: bytes, previous: Catalog | None = None) -> Catalog:
         return parse_catalog(body, previous)
 
-    def same_catalog(self, body: bytes, accepted: bytes) -> bool:
-        """Whether `body` is `accepted`'s catalog text, apart from `catalog_age_seconds`."""
-        return same_catalog_text(body, accepted)
+    def catalog_digest(self, body: bytes) -> str | None:
+        """The digest of `body`'s catalog text, apart from `catalog_age_seconds`."""
+        return catalog_text_digest(body)

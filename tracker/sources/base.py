@@ -29,10 +29,11 @@ class SourceAdapter(Protocol):
         """The normalized catalog; raises `PayloadError` naming the first problems."""
         ...
 
-    # Optional: `same_catalog(body, accepted) -> bool`, whether `body` certainly parses to
-    # the catalog that `accepted` (a body accepted before) parsed to, although their bytes
-    # differ (a field that changes on every poll). The pipeline then records an unchanged
-    # observation without a parse; without it, only identical bytes skip the parse.
+    # Optional: `catalog_digest(body) -> str | None`, a digest of the catalog text of `body`
+    # that leaves out the fields that change on every poll: two bodies with the same digest
+    # certainly parse to the same catalog, although their bytes differ (None: this body
+    # cannot be vouched for). The pipeline then records an unchanged observation without a
+    # parse; without it, only identical bytes skip the parse.
 
 
 class ModelsList:

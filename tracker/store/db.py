@@ -35,7 +35,7 @@ from tracker.errors import ConfigError, StorageError, TrackerError
 from tracker.logs import redact_url
 
 # The newest migration in migrations/versions; a test checks it equals Alembic's head.
-HEAD_REVISION = "0006_indexes"
+HEAD_REVISION = "0007_catalog_digest"
 KNOWN_REVISIONS = (
     "0001_initial",
     "0002_notifications",
@@ -43,6 +43,7 @@ KNOWN_REVISIONS = (
     "0004_trusted_record",
     "0005_views",
     "0006_indexes",
+    "0007_catalog_digest",
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

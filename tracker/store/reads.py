@@ -64,6 +64,8 @@ class SnapshotInfo:
     version_reused: bool = False
     # The size of the exact bytes received (0: not read).
     raw_size: int = 0
+    # The digest of its catalog text without the volatile members, once a poll recorded it.
+    catalog_sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -179,7 +181,7 @@ def all_sources(conn: Connection) -> list[AnyRow]:
 
 _SNAPSHOT_FIELDS = ("id", "catalog_version", "content_hash", "first_observed_at",
                     "last_observed_at", "model_count", "identity", "extra", "raw_sha256",
-                    "version_reused", "raw_size")
+                    "version_reused", "raw_size", "catalog_sha256")
 _SNAPSHOT_COLUMNS = tuple(snapshots.c[name] for name in _SNAPSHOT_FIELDS)
 
 
@@ -202,6 +204,7 @@ def _snapshot_info(row: Any, prefix: str = "") -> SnapshotInfo:
         raw_sha256=row.raw_sha256,
         version_reused=bool(row.version_reused),
         raw_size=row.raw_size,
+        catalog_sha256=row.catalog_sha256,
     )
 
 

@@ -105,6 +105,9 @@ snapshots = Table(
     Column("raw_sha256", String(64), nullable=False),
     # The catalog_version already labelled another content when this one was served.
     Column("version_reused", Boolean, nullable=False, server_default=false()),
+    # The SHA-256 of its catalog text without the volatile members (catalog_age_seconds);
+    # NULL until an unchanged poll with other volatile values first compared the bodies.
+    Column("catalog_sha256", String(64)),
     UniqueConstraint("source_id", "identity", name="uq_snapshots_source_identity"),
 )
 

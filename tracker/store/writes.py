@@ -77,6 +77,12 @@ def touch_snapshot(conn: Connection, snapshot_id: int, observed_at: datetime) ->
     conn.execute(_TOUCH_SNAPSHOT, {"b_snapshot": snapshot_id, "b_observed_at": observed_at})
 
 
+def record_catalog_digest(conn: Connection, snapshot_id: int, digest: str) -> None:
+    """Record the digest of a snapshot's catalog text (`snapshots.catalog_sha256`), unless
+    one is already recorded: the text of a snapshot never changes."""
+    conn.execute(_RECORD_CATALOG_DIGEST, {"b_snapshot": snapshot_id, "b_digest": digest})
+
+
 def insert_snapshot(
     conn: Connection,
     *,
@@ -343,6 +349,13 @@ _TOUCH_SNAPSHOT = (
     .where(snapshots.c.id == bindparam("b_snapshot"),
            snapshots.c.last_observed_at < bindparam("b_observed_at"))
     .values(last_observed_at=bindparam("b_observed_at"))
+)
+
+
+_RECORD_CATALOG_DIGEST = (
+    update(snapshots)
+    .where(snapshots.c.id == bindparam("b_snapshot"), snapshots.c.catalog_sha256.is_(None))
+    .values(catalog_sha256=bindparam("b_digest"))
 )
 
 
