@@ -223,6 +223,8 @@ def _log_outcome(outcome: SourceOutcome, failure_level: int = logging.WARNING) -
     }
     took = f"in {outcome.duration:.2f} s"
     if result is not None and outcome.error is None:
+        if not log.isEnabledFor(logging.INFO):
+            return  # (its sentence is not made: an unchanged poll loads no phrase module)
         from tracker.reports.phrases import count_text
         from tracker.reports.terminal import outcome_sentence
 
