@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from itertools import chain, islice
 from typing import Any
 
@@ -295,24 +296,36 @@ def _copy_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
     if first is None:
         return
     dialect = conn.dialect
-    names = list(first)
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                  for name in names]
-    quote = dialect.identifier_preparer.quote
-    statement = (f"COPY {dialect.identifier_preparer.format_table(table)} "
-                 f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+    names = tuple(first)
+    statement, processed = _copy_plan(table, names, dialect)
+    values_of = operator.itemgetter(*names)
     cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(statement) as copy:
             for row in chain((first,), iterator):
-                copy.write_row([value if process is None else process(value)
-                                for process, value in zip(processors, map(row.__getitem__, names),
-                                                          strict=True)])
+                values = list(values_of(row)) if len(names) > 1 else [row[names[0]]]
+                for at, process in processed:
+                    values[at] = process(values[at])
+                copy.write_row(values)
     except dialect.loaded_dbapi.Error as exc:
         # Private, but what every statement's error goes through in SQLAlchemy 2.x.
         conn._handle_dbapi_exception(exc, statement, None, cursor, None)
     finally:
         cursor.close()
+
+
+@lru_cache(maxsize=64)  # a few tables per engine's dialect
+def _copy_plan(table: Table, names: tuple[str, ...],
+               dialect: Any) -> tuple[str, list[tuple[int, Any]]]:
+    """The COPY statement of `names` of `table`, and the bind processor of each column that
+    has one, by position (made once per table and columns: a snapshot copies three tables)."""
+    quote = dialect.identifier_preparer.quote
+    statement = (f"COPY {dialect.identifier_preparer.format_table(table)} "
+                 f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                  for name in names]
+    return statement, [(at, process) for at, process in enumerate(processors)
+                       if process is not None]
 
 
 def _executemany(conn: Connection, statement: Any, rows: Iterable[dict[str, Any]]) -> None:
