@@ -275,21 +275,17 @@ def _close_all(conn: Connection, source: int, new_id: int, models: Sequence[str]
 
 
 def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
-    """INSERT `rows` (dicts with the same keys) into `table`: on PostgreSQL in one COPY,
-    elsewhere an executemany per BATCH rows."""
-    if conn.dialect.name == "postgresql":
-        _copy_rows(conn, table, rows)
-    else:
-        _executemany(conn, insert(table), rows)
+    """INSERT `rows` (dicts with the same keys, made as they are needed) into `table`: on
+    PostgreSQL in one `COPY table FROM STDIN` (psycopg 3), elsewhere an executemany of the
+    driver per BATCH rows.
 
-
-def _copy_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
-    """`COPY table FROM STDIN` of `rows`, streamed as they are made (PostgreSQL, psycopg 3).
-
-    Each value goes through its column type's bind processor, as in an INSERT, so the table
+    The statement is rendered once per table and columns (`_rows_plan`), and each value goes
+    through its column type's bind processor, as in SQLAlchemy's own INSERT, so the table
     holds the same values (a JSON column gets the engine's serializer's text; None in one is
-    JSON null). A driver error is handled as SQLAlchemy handles one from any statement: the
-    engine's `handle_error` listeners (storage faults), then a `DBAPIError`.
+    JSON null): a snapshot writes three tables, hundreds of times in an import, and
+    compiling and processing an INSERT each time cost more than the rows. A driver error is
+    handled as SQLAlchemy handles one from any statement: the engine's `handle_error`
+    listeners (storage faults), then a `DBAPIError`.
     """
     iterator = iter(rows)
     first = next(iterator, None)
@@ -297,16 +293,26 @@ def _copy_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
         return
     dialect = conn.dialect
     names = tuple(first)
-    statement, processed = _copy_plan(table, names, dialect)
+    copy = dialect.name == "postgresql"
+    statement, processed = _rows_plan(table, names, dialect, copy)
     values_of = operator.itemgetter(*names)
+
+    def bound(row: dict[str, Any]) -> tuple[Any, ...]:
+        values = list(values_of(row)) if len(names) > 1 else [row[names[0]]]
+        for at, process in processed:
+            values[at] = process(values[at])
+        return tuple(values)
+
+    values = map(bound, chain((first,), iterator))
+    if not copy:
+        while batch := list(islice(values, BATCH)):
+            conn.exec_driver_sql(statement, batch)
+        return
     cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(statement) as copy:
-            for row in chain((first,), iterator):
-                values = list(values_of(row)) if len(names) > 1 else [row[names[0]]]
-                for at, process in processed:
-                    values[at] = process(values[at])
-                copy.write_row(values)
+        with cursor.copy(statement) as stream:
+            for row_values in values:
+                stream.write_row(row_values)
     except dialect.loaded_dbapi.Error as exc:
         # Private, but what every statement's error goes through in SQLAlchemy 2.x.
         conn._handle_dbapi_exception(exc, statement, None, cursor, None)
@@ -315,13 +321,19 @@ def _copy_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -
 
 
 @lru_cache(maxsize=64)  # a few tables per engine's dialect
-def _copy_plan(table: Table, names: tuple[str, ...],
-               dialect: Any) -> tuple[str, list[tuple[int, Any]]]:
-    """The COPY statement of `names` of `table`, and the bind processor of each column that
-    has one, by position (made once per table and columns: a snapshot copies three tables)."""
-    quote = dialect.identifier_preparer.quote
-    statement = (f"COPY {dialect.identifier_preparer.format_table(table)} "
-                 f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+def _rows_plan(table: Table, names: tuple[str, ...], dialect: Any,
+               copy: bool) -> tuple[str, list[tuple[int, Any]]]:
+    """The COPY, or the INSERT with one positional parameter per column, of `names` of
+    `table`; and the bind processor of each column that has one, by position."""
+    if copy:
+        quote = dialect.identifier_preparer.quote
+        statement = (f"COPY {dialect.identifier_preparer.format_table(table)} "
+                     f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+    else:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
+        if tuple(compiled.positiontup or ()) != names:
+            raise ValueError(f"{dialect.name}: not one positional parameter per column")
+        statement = str(compiled)
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                   for name in names]
     return statement, [(at, process) for at, process in enumerate(processors)
