@@ -303,16 +303,16 @@ def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]])
             values[at] = process(values[at])
         return tuple(values)
 
-    values = map(bound, chain((first,), iterator))
+    bound_rows = map(bound, chain((first,), iterator))
     if not copy:
-        while batch := list(islice(values, BATCH)):
+        while batch := list(islice(bound_rows, BATCH)):
             conn.exec_driver_sql(statement, batch)
         return
     cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(statement) as stream:
-            for row_values in values:
-                stream.write_row(row_values)
+            for values in bound_rows:
+                stream.write_row(values)
     except dialect.loaded_dbapi.Error as exc:
         # Private, but what every statement's error goes through in SQLAlchemy 2.x.
         conn._handle_dbapi_exception(exc, statement, None, cursor, None)
