@@ -99,8 +99,10 @@ def test_the_first_poll_at_another_age_records_the_digest_the_later_ones_compare
 ) -> None:
     changed = copy.deepcopy(base_catalog())
     changed["data"][0]["providers"][0]["input_price"] = 3.5  # the same size
+    repeated = aged(245).replace(b'"object": "list"', b'"object": "list", "object": "list"')
     server.serve(Reply(200, aged(5)), Reply(200, aged(65)), Reply(200, aged(125)),
-                 Reply(200, aged(185)), Reply(200, body({**changed, "catalog_age_seconds": 9})))
+                 Reply(200, aged(185)), Reply(200, aged(5).replace(b": 5,", b': "5",')),
+                 Reply(200, repeated), Reply(200, body({**changed, "catalog_age_seconds": 9})))
     first = tracker.json("fetch")
     assert rows(database_url, "SELECT catalog_sha256 FROM snapshots")[0].catalog_sha256 is None
 
@@ -113,5 +115,11 @@ def test_the_first_poll_at_another_age_records_the_digest_the_later_ones_compare
     assert read_backs == [first["to"]["id"]]  # the digests compared: nothing read back
     assert len(parses) == 1
 
-    run = tracker.json("fetch")  # another price, the same size: parsed, and a change
-    assert run["outcome"] == "new" and len(parses) == 2
+    # A digest vouches only for a valid catalog text: an invalid age or a repeated key is
+    # still rejected, and another price of the same size is still parsed and a change.
+    assert "catalog_age_seconds" in tracker("fetch", check=4).stderr
+    assert "duplicate key 'object'" in tracker("fetch", check=4).stderr
+    run = tracker.json("fetch")
+    assert run["outcome"] == "new" and len(parses) == 4
+    assert [(c["field"], c["old"], c["new"]) for c in run["changes"]] == [
+        ("input_price", 2.5, 3.5)]
