@@ -537,36 +537,25 @@ def _by_name(providers: list[Any]) -> list[Any] | None:
         return None
 
 
-# How far apart two bodies' sizes may be and still hold the same catalog for
-# `same_catalog_text` to compare them (a volatile value's digits and nothing else).
+# How far apart two bodies' sizes may be and still hold the same catalog text (a volatile
+# value's digits and nothing else): further apart, the pipeline makes no `catalog_text_digest`.
 SAME_CATALOG_SIZE_SLACK = 64
-
-
-def same_catalog_text(body: bytes, accepted: bytes) -> bool:
-    """Whether `body` holds the very catalog text of `accepted` (a body parsed and accepted
-    before): the same top-level members with the same bytes, apart from the volatile ones
-    (`catalog_age_seconds`, which a real router changes on every poll), and those valid. Then
-    `body` parses to the catalog `accepted` parsed to, without a parse.
-
-    >>> old = b'{"object": "list", "catalog_age_seconds": 5, "data": []}'
-    >>> same_catalog_text(b'{"object": "list", "catalog_age_seconds": 65, "data": []}', old)
-    True
-    >>> same_catalog_text(b'{"object": "list", "catalog_age_seconds": "x", "data": []}', old)
-    False
-    """
-    if abs(len(body) - len(accepted)) > SAME_CATALOG_SIZE_SLACK:
-        return False
-    digest = catalog_text_digest(body)
-    return digest is not None and digest == catalog_text_digest(accepted)
 
 
 def catalog_text_digest(body: bytes) -> str | None:
     """The SHA-256 of the catalog text of `body`: its top-level members but the volatile
-    ones, each as its exact JSON text, in name order. None when a member is missing, repeated
-    or invalid: only a parse can tell what such a body holds. Two bodies with the same digest
-    hold the same catalog text (`same_catalog_text`), so a body with the digest of a stored
-    snapshot's body (`snapshots.catalog_sha256`) parses to its catalog: two splits and a
-    hash at C speed instead of a parse, or of reading the stored body back.
+    ones (`catalog_age_seconds`, which a real router changes on every poll), each as its exact
+    JSON text, in name order. None when a member is missing, repeated or invalid: only a
+    parse can tell what such a body holds. Two bodies with the same digest hold the same
+    catalog text, so a body with the digest of a stored snapshot's body
+    (`snapshots.catalog_sha256`) parses to its catalog: two splits and a hash at C speed
+    instead of a parse, or of reading the stored body back.
+
+    >>> old = catalog_text_digest(b'{"object": "list", "catalog_age_seconds": 5, "data": []}')
+    >>> catalog_text_digest(b'{"object": "list", "catalog_age_seconds": 65, "data": []}') == old
+    True
+    >>> catalog_text_digest(b'{"object": "list", "catalog_age_seconds": "x", "data": []}') is None
+    True
     """
     try:
         members = _split_members(body)

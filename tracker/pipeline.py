@@ -25,7 +25,7 @@ import os
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,6 +57,9 @@ if TYPE_CHECKING:
     from tracker.client import ClientOptions
 
 log = logging.getLogger(__name__)
+
+# An adapter's `catalog_digest` (tracker.sources.base).
+Digest = Callable[[bytes], str | None]
 
 # Rejected bodies are kept for audit up to this size (compressed); larger ones are truncated.
 MAX_REJECTED_BODY = 5 * 1024 * 1024
@@ -158,8 +161,9 @@ class Pipeline:
         # that is neither its bytes nor its catalog is parsed without asking the database
         # first (`_current_body`). Only a hint: `_store` reads the state in its transaction.
         self._state_hint: SnapshotInfo | None = None
-        # The last body whose catalog digest was made, and the digest.
-        self._body_digest: tuple[bytes, str | None] | None = None
+        # The last two bodies whose catalog digest was made (a poll's, and the stored body it
+        # was compared with), and their digests.
+        self._digests: list[tuple[bytes, str | None]] = []
         # The last catalog parsed in this process: the next parse reuses its unchanged models.
         self._last_parsed: Catalog | None = None
         # Whether a commit waits until it is on disk. A backfill (import-git) turns it off on
@@ -444,10 +448,12 @@ class Pipeline:
                 accepted = cached[1]
             else:
                 accepted = reads.raw_body(conn, current.id)
-        return (current.raw_sha256, digest) if catalog_digest(accepted) == digest else None
+        if self._digest_of(accepted, catalog_digest) != digest:
+            return None
+        return current.raw_sha256, digest
 
     def _may_be_catalog_of(self, snapshot: SnapshotInfo, body: bytes,
-                           catalog_digest: Any) -> bool:
+                           catalog_digest: Digest | None) -> bool:
         """Whether `body` may hold the very catalog text of `snapshot` (as `_current_body`
         asks), without reading the database: True unless the sizes are too far apart, or
         the snapshot's digest is known (recorded, or of its cached body) and says no."""
@@ -459,14 +465,18 @@ class Pipeline:
             cached = self._cache.get(snapshot.id)
             if cached is None or cached[1] is None:
                 return True
-            known = catalog_digest(cached[1])
+            known = self._digest_of(cached[1], catalog_digest)
         return known is not None and self._digest_of(body, catalog_digest) == known
 
-    def _digest_of(self, body: bytes, catalog_digest: Any) -> str | None:
-        """`catalog_digest(body)`, made once per body."""
-        if self._body_digest is None or self._body_digest[0] is not body:
-            self._body_digest = (body, catalog_digest(body))
-        return self._body_digest[1]
+    def _digest_of(self, body: bytes, catalog_digest: Digest) -> str | None:
+        """`catalog_digest(body)`, made once per body: `_may_be_catalog_of` and
+        `_current_body` both ask, of the poll's body and of the cached one."""
+        for known, digest in self._digests:
+            if known is body:
+                return digest
+        digest = catalog_digest(body)
+        self._digests = [(body, digest), *self._digests[:1]]
+        return digest
 
     def _record_same_bytes(
         self,

@@ -310,7 +310,10 @@ def reflected_schema(engine: Engine) -> dict[str, Any]:
     only, and SQLite makes nothing of a declared length)."""
     inspector = inspect(engine)
     sqlite = engine.dialect.name == "sqlite"
-    by_name = (lambda item: str(item.get("name")))  # noqa: E731
+
+    def by_name(item: Any) -> str:
+        return str(item.get("name"))
+
     tables = {}
     for table in sorted(inspector.get_table_names()):
         columns = [(c["name"], _affinity(str(c["type"])) if sqlite else str(c["type"]),
