@@ -65,10 +65,10 @@ def test_a_reordered_catalog_is_a_small_delta() -> None:
     )).compress(again)
     sorted_delta = rawbody.compress(again, base)
     # The permutation and the models whose providers moved, against a copy of the others: a
-    # fortieth of the body, less than a byte-level delta (in bench/'s realistic series of
-    # 2,000-model catalogs: 16 KB instead of 72 KB).
+    # thirtieth of the body at the delta level (a fortieth at level 3, for four times the
+    # CPU), less than a byte-level delta.
     assert len(sorted_delta) < len(byte_delta)
-    assert len(sorted_delta) * 40 < len(again)
+    assert len(sorted_delta) * 25 < len(again)
 
 
 @pytest.mark.parametrize(("base", "body"), [
