@@ -13,7 +13,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from typing import Any
 
 import orjson
@@ -155,10 +155,15 @@ def _write_intervals(
         model = new.models[model_id]
         open_models.append(model)
         open_offers.extend((model_id, p) for p in model.providers.values())
-    for model_id in new.models.keys() & old_models.keys():
+    # Most models of consecutive states are the very same object (reused by the parse): the
+    # others are picked out in C.
+    common = list(new.models.keys() & old_models.keys())
+    changed = map(operator.is_not, map(old_models.__getitem__, common),
+                 map(new.models.__getitem__, common))
+    for model_id in compress(common, changed):
         before, after = old_models[model_id], new.models[model_id]
         # Compared as JSON, like the content hash: Python's == takes true, 1 and 1.0 as equal.
-        if before is after or digest_of(before) == digest_of(after):
+        if digest_of(before) == digest_of(after):
             continue
         if _as_json(_model_row(before)) != _as_json(_model_row(after)):
             close_models.append(model_id)
