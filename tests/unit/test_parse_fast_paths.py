@@ -21,6 +21,7 @@ from tracker.catalog import (
     order_free_key,
     order_free_text,
     parse_catalog,
+    provider_order_key,
 )
 from tracker.errors import PayloadError
 
@@ -47,6 +48,72 @@ def test_models_whose_providers_were_reordered_are_reused_and_equal_a_parse_from
         assert again == parse_catalog(text) and again.content_hash == first.content_hash
         # Not parsed again: the very model objects of the previous parse.
         assert all(again.models[m] is first.models[m] for m in first.models)
+
+
+def providers_shuffled(payload: dict, seed: int) -> dict:
+    """The same catalog with its models and providers in another order, each model's other
+    members as they were: what a real router serves on every poll."""
+    rng = random.Random(seed)
+    again = copy.deepcopy(payload)
+    rng.shuffle(again["data"])
+    for item in again["data"]:
+        item["providers"].reverse()
+        rng.shuffle(item["providers"])
+    return again
+
+
+def test_a_series_of_polls_reuses_every_model_whatever_order_it_lists_them_in() -> None:
+    # The first parse keys its models by their order-free form only; the next ones find a
+    # reordered model by its provider order too (the cheaper key), or by the order-free form
+    # when its members moved as well.
+    previous = parse_catalog(body(base_catalog()))
+    first = previous
+    for seed in range(6):
+        reorder = providers_shuffled if seed % 3 else shuffled
+        text = body(reorder(base_catalog(), seed))
+        again = parse_catalog(text, previous)
+        assert again == parse_catalog(text)
+        assert all(again.models[m] is first.models[m] for m in first.models)
+        previous = again
+
+
+def test_the_provider_order_key_ignores_the_providers_order_and_nothing_else() -> None:
+    one = model("m", provider("a", 1, 2), provider("b", 3, 4), provider("c", 5, 6))
+    other = {**one, "providers": list(reversed(one["providers"]))}
+    assert provider_order_key(body(one)) == provider_order_key(body(other))
+    assert provider_order_key(body(one)) != provider_order_key(body({**one, "created": 1}))
+    assert provider_order_key(body(one)) != provider_order_key(
+        body({**one, "providers": one["providers"][:2]}))
+    moved = {key: one[key] for key in reversed(list(one))}  # members in another order
+    assert provider_order_key(body(one)) != provider_order_key(body(moved))
+    assert order_free_key(body(one)) == order_free_key(body(moved))
+
+
+@pytest.mark.parametrize("text", [
+    # The first provider's text is also another member's: where the providers are is not
+    # certain, so no key (the order-free key still tells).
+    b'{"id": "m", "mirror": {"name": "a"}, "providers": [{"name": "a"}, {"name": "b"}]}',
+    b'{"id": "m", "providers": [{"name": "a"}, {"name": "b"}], "mirror": [{"name": "a"}]}',
+    # Providers that are not set out alike.
+    b'{"id": "m", "providers": [{"name": "a"}, {"name": "b"},{"name": "c"}]}',
+    b'{"id": "m", "providers": [{"name": "a"}]}',     # nothing to reorder
+    b'{"id": "m", "providers": {"name": "a"}}',       # not a list
+    b'{"id": "m", "providers": [{"name": "a"}, {"name": "b"}]',  # not JSON
+])
+def test_a_text_whose_providers_cannot_be_located_has_no_provider_order_key(text: bytes) -> None:
+    assert provider_order_key(text) is None
+
+
+def test_a_reordered_model_with_another_member_like_a_provider_is_still_parsed_right() -> None:
+    mirror = provider("openai", 2.5, 10.0)
+    payload = base_catalog()
+    payload["data"][0]["mirror"] = mirror
+    first = parse_catalog(body(payload))
+    again_payload = copy.deepcopy(payload)
+    again_payload["data"][0]["providers"].reverse()
+    again_payload["data"][0]["mirror"] = {**mirror, "input_price": 3.0}
+    again = parse_catalog(body(again_payload), first)
+    assert again == parse_catalog(body(again_payload)) and again != first
 
 
 def test_a_changed_model_is_parsed_again_and_the_others_are_reused() -> None:
