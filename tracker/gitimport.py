@@ -10,8 +10,9 @@ from __future__ import annotations
 import gc
 import logging
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,11 @@ from tracker.errors import PayloadError, SuspiciousCatalogError, UsageError
 from tracker.pipeline import Pipeline
 from tracker.store import reads
 from tracker.timeutil import parse_iso
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -89,17 +95,24 @@ def iter_blobs(
     repo_path: Path, file_path: str, commits: list[Commit]
 ) -> Iterator[tuple[Commit, bytes | None]]:
     """Each commit's version of the file (None where the commit deleted it), read through one
-    `git cat-file --batch` process rather than one process per version."""
-    process = subprocess.Popen(
-        ["git", "-C", str(repo_path), "cat-file", "--batch"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdin is not None and process.stdout is not None
+    `git cat-file --batch` process rather than one process per version.
+
+    Every request is handed to git at once (from a file: nothing to deadlock on), so git
+    inflates the next version while this one is ingested, through a pipe widened to
+    `PIPE_SIZE` where the system allows: a catalog in a few writes, not in 16 per megabyte.
+    """
+    with tempfile.TemporaryFile() as requests:
+        requests.write(b"".join(f"{commit.sha}:{file_path}\n".encode() for commit in commits))
+        requests.seek(0)
+        process = subprocess.Popen(
+            ["git", "-C", str(repo_path), "cat-file", "--batch"],
+            stdin=requests,
+            stdout=subprocess.PIPE,
+        )
+    assert process.stdout is not None
+    _widen(process.stdout.fileno())
     try:
         for commit in commits:
-            process.stdin.write(f"{commit.sha}:{file_path}\n".encode())
-            process.stdin.flush()
             header = process.stdout.readline().split()
             if len(header) != 3 or header[1] != b"blob":
                 yield commit, None
@@ -109,8 +122,21 @@ def iter_blobs(
             process.stdout.read(1)  # the newline after each object
             yield commit, body
     finally:
-        process.stdin.close()
+        process.stdout.close()  # git stops at its next write, when this stopped early
         process.wait()
+
+
+# Pipes default to 64 KiB; Linux lets any process widen its own to 1 MiB
+# (/proc/sys/fs/pipe-max-size).
+PIPE_SIZE = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is None:
+        return
+    with suppress(OSError):
+        fcntl.fcntl(fd, set_size, PIPE_SIZE)
 
 
 def import_git(

@@ -11,6 +11,8 @@ from support.builders import base_catalog, model, provider
 from support.cli import Tracker
 from support.git import git, scrape_repo
 
+from tracker.gitimport import iter_blobs, list_commits
+
 
 def series() -> list[dict[str, Any]]:
     v1 = base_catalog("v1")
@@ -68,3 +70,19 @@ def test_not_a_repository_is_a_usage_error(tracker: Tracker, tmp_path: Path) -> 
     (tmp_path / "plain").mkdir()
     result = tracker("import-git", str(tmp_path / "plain"), "models.json", check=2)
     assert result.stderr.startswith("tracker: error: git failed")
+
+
+def test_reading_the_versions_can_stop_at_any_one(tmp_path: Path) -> None:
+    # An import that fails midway stops reading: git is told to stop, and nothing waits.
+    repo = scrape_repo(tmp_path / "scrape", series())
+    commits = list_commits(repo, "models.json", "HEAD")
+    assert [json.loads(body or b"")["catalog_version"]
+            for _, body in iter_blobs(repo, "models.json", commits)] == ["v1", "v2", "v3"]
+    blobs = iter_blobs(repo, "models.json", commits)
+    first = next(blobs)
+    assert first[0] == commits[0] and json.loads(first[1] or b"")["catalog_version"] == "v1"
+    blobs.close()
+    # A version the file does not exist in reads as None, the others still come.
+    missing = [commits[0], type(commits[0])("0" * 40, commits[0].committed_at), commits[-1]]
+    assert [body is None for _, body in iter_blobs(repo, "models.json", missing)] == [
+        False, True, False]
