@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import orjson
 
 from tracker import payload_schema
 from tracker.errors import PayloadError
+from tracker.json_runs import uniform_run
 from tracker.vocabulary import id_label
 
 POLICY_RANK: Mapping[str, int] = {"zdr": 2, "no_training": 1, "none": 0}
@@ -394,13 +394,10 @@ def _split_plain(body: bytes) -> tuple[list[msgspec.Raw], dict[str, Any]] | None
             or len(version) > payload_schema.MAX_NAME)):
         return None
     start = body.find(bytes(items[0]))
-    if start < 0:
+    located = uniform_run(body, start, items) if start >= 0 else None
+    if located is None:
         return None
-    after_first = start + len(items[0])
-    separator = body[after_first:_GAP.match(body, after_first).end()]  # type: ignore[union-attr]
-    end = _end_of_run(body, start, items, separator) if b"," in separator else None
-    if end is None:
-        return None
+    end = located[1]
     bracket, close = body.rfind(b"[", 0, start), body.find(b"]", end)
     if bracket < 0 or close < 0 or body[bracket + 1:start].strip() or body[end:close].strip():
         return None
@@ -411,22 +408,6 @@ def _split_plain(body: bytes) -> tuple[list[msgspec.Raw], dict[str, Any]] | None
     envelope = {"object": plain.object, "catalog_version": version,
                 "catalog_age_seconds": plain.catalog_age_seconds}
     return items, envelope
-
-
-def _end_of_run(body: bytes, start: int, items: Sequence[msgspec.Raw], separator: bytes,
-                step: int = 1000) -> int | None:
-    """Where the run of `items` joined by `separator` ends when `body` holds it at `start`,
-    compared `step` items at a time (a copy of a few hundred kilobytes, not of the catalog)."""
-    at = start
-    for first in range(0, len(items), step):
-        run = separator.join(items[first:first + step])
-        if not body.startswith(run, at):
-            return None
-        at += len(run) + len(separator)
-    return at - len(separator)
-
-
-_GAP = re.compile(rb"[ \t\r\n,]*")
 
 
 def _split_checked(body: bytes) -> tuple[list[msgspec.Raw], dict[str, Any], dict[str, Any]]:
@@ -504,15 +485,13 @@ def provider_order_key(text: bytes) -> bytes | None:
     start = text.find(first)
     if start < 0 or text.find(first, start + 1) >= 0:
         return None  # where the providers are is not certain
-    after = start + len(first)
-    separator = text[after:_GAP.match(text, after).end()]  # type: ignore[union-attr]
-    run = separator.join(parts)
-    if not text.startswith(run, start):
+    located = uniform_run(text, start, parts)
+    if located is None:
         return None
     parts.sort()
     # JSON text holds no control characters: \x00 and \x01 separate unambiguously.
     return sha256_digest(b"".join((text[:start], b"\x00", b"\x01".join(parts), b"\x00",
-                                   text[start + len(run):])))
+                                   text[located[1]:])))
 
 
 def order_free_key(text: bytes | msgspec.Raw) -> bytes | None:

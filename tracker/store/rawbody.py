@@ -20,7 +20,6 @@ read back as they always did).
 from __future__ import annotations
 
 import hashlib
-import re
 import struct
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -28,6 +27,8 @@ from typing import Any, TypeVar
 
 import msgspec
 import zstandard
+
+from tracker.json_runs import GAP, uniform_run
 
 KEYFRAME_EVERY = 32
 # The levels trade size for the import's CPU, which a backfill spends most of (issue 11): a
@@ -44,7 +45,6 @@ SORTED_DELTA = b"TKS1"
 _SIZE = struct.Struct("<I")
 _HEADER = struct.Struct("<IIII")
 
-_GAP = re.compile(rb"[ \t\r\n,]*")
 _T = TypeVar("_T")
 
 
@@ -287,13 +287,11 @@ def _make_form(body: bytes, raw_items: Sequence[Any] | None) -> Form | None:
 def _uniform_gaps(body: bytes, bracket: int, start: int,
                   items: list[bytes]) -> tuple[list[bytes], int] | None:
     """The gaps before each item and where the last item ends, when every item after the
-    first follows the one before it after the same separator (checked in one comparison)."""
-    after_first = start + len(items[0])
-    second = _GAP.match(body, after_first).end()  # type: ignore[union-attr]
-    separator = body[after_first:second]
-    if not separator or not body.startswith(separator.join(items), start):
+    first follows the one before it after the same separator."""
+    located = uniform_run(body, start, items)
+    if located is None:
         return None
-    end = start + sum(map(len, items)) + len(separator) * (len(items) - 1)
+    separator, end = located
     return [body[bracket:start], *[separator] * (len(items) - 1)], end
 
 
@@ -302,7 +300,7 @@ def _each_gap(body: bytes, bracket: int, items: list[bytes]) -> tuple[list[bytes
     gaps: list[bytes] = []
     position = bracket
     for item in items:
-        at = _GAP.match(body, position + (position == bracket)).end()  # type: ignore[union-attr]
+        at = GAP.match(body, position + (position == bracket)).end()  # type: ignore[union-attr]
         if not body.startswith(item, at):
             return None
         gaps.append(body[position:at])
