@@ -218,6 +218,7 @@ class Context:
     env: dict[str, str]
     tracker: list[str]
     runs: int  # repetitions for the quick commands; their median is reported
+    import_rounds: int = 3  # imports per backend; the median of their ratios is reported
     postgres: Postgres | None = None
     floors: dict[str, float] = field(default_factory=dict)
     # What steps leave for later ones: measured seconds, database URLs.
@@ -346,7 +347,8 @@ def import_floor_run(ctx: Context) -> ProcessRun:
 
 def step_floors(ctx: Context) -> list[Result]:
     """The floors the ratios divide by: an orjson parse of every body of the series (CPU; the
-    import step measures it again after the import, and divides by the median of both), and
+    import step measures it again between its rounds, and divides each round by the passes
+    around it), and
     a Python process that only imports what any tracker run must (wall; the fetch step
     measures it between its fetches)."""
     # Untimed: the tracker's modules compiled once, as `pip install` does (a checkout's too).
@@ -378,40 +380,85 @@ def _import(ctx: Context, database_url: str | None = None) -> tuple[ProcessRun, 
     return run, summary
 
 
+def _scratch_sqlite(ctx: Context, label: str) -> str:
+    """The URL of a new SQLite file for a round whose database nothing else reads."""
+    path = ctx.workdir / f"scratch-{label}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _drop_scratch(ctx: Context) -> None:
+    for path in ctx.workdir.glob("scratch-*.db*"):
+        path.unlink()
+
+
 def step_import(ctx: Context) -> list[Result]:
-    """`tracker import-git REPO models.json`: every version, one process, empty SQLite file."""
-    run, summary = _import(ctx)
-    ctx.found["sqlite_import"] = run.seconds
-    # The floor again, now: the median of the passes before and after the import.
-    passes = ctx.found["parse_passes"] + parse_floor_passes(ctx)
-    ctx.floors["parse"] = statistics.median(passes)
+    """`tracker import-git REPO models.json`: every version, one process, empty SQLite file,
+    `--import-rounds` times. Each round's CPU is divided by the parse floor measured around
+    it (two passes before and two after: this machine's speed drifts by a third within
+    minutes); the median of those ratios counts. The last round's database is the one the
+    later steps read."""
+    rounds: list[tuple[ProcessRun, list[float]]] = []
+    passes = ctx.found["parse_passes"][-2:]
+    summary: dict[str, Any] = {}
+    for index in range(ctx.import_rounds):
+        last = index == ctx.import_rounds - 1
+        run, summary = _import(ctx, None if last else _scratch_sqlite(ctx, f"import-{index}"))
+        after = parse_floor_passes(ctx, 2)
+        rounds.append((run, passes + after))
+        passes = after
+    _drop_scratch(ctx)
+    every_pass = [p for _, around in rounds for p in around]
+    ctx.floors["parse"] = statistics.median(every_pass)
+    ratios = [run.cpu_seconds / statistics.median(around) for run, around in rounds]
+    walls = [run.seconds for run, _ in rounds]
+    ctx.found["sqlite_import"] = statistics.median(walls)
     outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary["outcomes"].items()))
-    ratio = run.cpu_seconds / ctx.floors["parse"]
     return [
-        Result(f"import-git, SQLite ({ctx.versions} versions; wall)", run.seconds, "s", None,
-               f"{summary['imported']} imported: {outcomes}", {"summary": summary}),
-        Result("import CPU / parse floor", ratio, "x", 5.0,
-               f"{run.cpu_seconds:.2f} s CPU (git's included) / {ctx.floors['parse']:.2f} s, "
-               "the median of passes " + ", ".join(f"{p:.2f}" for p in passes) + " s",
-               {"cpu_seconds": run.cpu_seconds, "floor_passes": passes}),
-        Result("import-git peak RSS (git cat-file's included)", run.max_rss_bytes / MB, "MB",
-               200.0),
+        Result(f"import-git, SQLite ({ctx.versions} versions; wall)", statistics.median(walls),
+               "s", None, f"{summary['imported']} imported: {outcomes}; rounds "
+               + ", ".join(f"{w:.2f}" for w in walls) + " s", {"summary": summary,
+                                                             "rounds": walls}),
+        Result("import CPU / parse floor", statistics.median(ratios), "x", 5.0,
+               "rounds " + "; ".join(
+                   f"{run.cpu_seconds:.2f} s CPU / {statistics.median(around):.2f} s"
+                   f" = {ratio:.2f}x" for (run, around), ratio in zip(rounds, ratios,
+                                                                      strict=True))
+               + " (CPU: the tracker's and its git's; floor: the median of the passes around"
+               " the round)",
+               {"ratios": ratios, "cpu_seconds": [run.cpu_seconds for run, _ in rounds],
+                "floor_passes": [around for _, around in rounds]}),
+        Result("import-git peak RSS (git cat-file's included)",
+               max(run.max_rss_bytes for run, _ in rounds) / MB, "MB", 200.0),
     ]
 
 
 def step_import_postgres(ctx: Context) -> list[Result]:
-    """The same import into an empty PostgreSQL database, against SQLite's wall time."""
+    """The same import into an empty PostgreSQL database, against SQLite's wall time:
+    `--import-rounds` pairs, each a SQLite import into a scratch file right before the
+    PostgreSQL one; the median of the pairs' ratios counts. The last database is the one
+    the verify step reads."""
     if ctx.postgres is None:
         return [Result("PostgreSQL import / SQLite import", 0.0, "x", None,
                        "skipped: no PostgreSQL server (--postgres URL)")]
-    url = ctx.postgres.create("import")
-    run, _ = _import(ctx, url)
-    ctx.found["postgres_url"] = url
-    ratio = run.seconds / ctx.found["sqlite_import"]
+    pairs: list[tuple[ProcessRun, ProcessRun]] = []
+    for index in range(ctx.import_rounds):
+        sqlite_run, _ = _import(ctx, _scratch_sqlite(ctx, f"pair-{index}"))
+        url = ctx.postgres.create(f"import{index}")
+        postgres_run, _ = _import(ctx, url)
+        pairs.append((postgres_run, sqlite_run))
+        ctx.found["postgres_url"] = url
+    _drop_scratch(ctx)
+    ratios = [pg.seconds / lite.seconds for pg, lite in pairs]
     return [
-        Result("PostgreSQL import / SQLite import (wall)", ratio, "x", 1.2,
-               f"{run.seconds:.2f} s / {ctx.found['sqlite_import']:.2f} s; "
-               f"{run.cpu_seconds:.2f} s CPU in the tracker", {"seconds": run.seconds}),
+        Result("PostgreSQL import / SQLite import (wall)", statistics.median(ratios), "x", 1.2,
+               "pairs " + "; ".join(f"{pg.seconds:.2f} s / {lite.seconds:.2f} s"
+                                    for pg, lite in pairs)
+               + "; CPU in the tracker on PostgreSQL "
+               + ", ".join(f"{pg.cpu_seconds:.2f}" for pg, _ in pairs) + " s",
+               {"ratios": ratios, "seconds": [pg.seconds for pg, _ in pairs],
+                "sqlite_seconds": [lite.seconds for _, lite in pairs]}),
     ]
 
 
@@ -732,6 +779,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3,
                         help="repetitions of the quick commands (diff, report, status); the "
                              "median counts [3]; fetch and the import floor run at least 5")
+    parser.add_argument("--import-rounds", type=int, default=3, metavar="N",
+                        help="imports per backend, each against the floor around it; the "
+                             "median ratio counts [3]")
     parser.add_argument("--steps", metavar="A,B",
                         help="only these steps (floors and import always run): "
                              + ", ".join(s.name for s in STEPS))
@@ -756,8 +806,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start_spawner()  # before the benchmark holds anything (see _SPAWNER_CODE)
     params = generate.params_from_args(args)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if args.runs < 1 or args.import_rounds < 1:
+        parser.error("--runs and --import-rounds must be at least 1")
     names = {s.name for s in STEPS}
     chosen = set(args.steps.split(",")) if args.steps else names
     if chosen - names:
@@ -781,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
     host = machine()
     workdir = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     ctx = Context(manifest, workdir, tracker_env(workdir, args.pythonpath),
-                  tracker_command(args.pythonpath), args.runs, postgres)
+                  tracker_command(args.pythonpath), args.runs, args.import_rounds, postgres)
     results: list[Result] = []
     error: str | None = None
     try:
