@@ -23,7 +23,7 @@ import hashlib
 import struct
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 import zstandard
@@ -63,7 +63,7 @@ def sha256_hex(body: bytes) -> str:
 
 
 def compress(body: bytes, base: bytes | None = None,
-             items: Sequence[Any] | None = None) -> bytes:
+             items: Sequence[bytes] | None = None) -> bytes:
     """`body` compressed on its own, or as a delta against `base` when given. `items`: the
     texts of the body's `data` items, when its parse already split them (saves a decode)."""
     if base is None:
@@ -232,7 +232,7 @@ class _Envelope(msgspec.Struct):
 _envelope = msgspec.json.Decoder(_Envelope)
 
 
-def body_form(body: bytes, items: Sequence[Any] | None = None) -> Form | None:
+def body_form(body: bytes, items: Sequence[bytes] | None = None) -> Form | None:
     """The form of `body` (`items`: its `data` items' texts, if known); None when it is not a
     JSON object whose `data` array has at least two items, or when its items cannot be
     located (then a plain delta is made)."""
@@ -254,15 +254,16 @@ def _form_of(body: bytes) -> Form:
     return form
 
 
-def _make_form(body: bytes, raw_items: Sequence[Any] | None) -> Form | None:
-    if raw_items is None:
+def _make_form(body: bytes, known: Sequence[bytes] | None) -> Form | None:
+    if known is not None:
+        items = list(known)
+    else:
         try:
-            raw_items = _envelope.decode(body).data
+            items = list(map(bytes, _envelope.decode(body).data))
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
-    if len(raw_items) < 2:
+    if len(items) < 2:
         return None
-    items = list(map(bytes, raw_items))
     # Locate the items in the body: the first by its text, each next one right after the
     # whitespace and comma that follow the one before, checked in place; the gaps are the
     # bytes between them. So the form gives the body back exactly, by construction. Most
@@ -280,7 +281,8 @@ def _make_form(body: bytes, raw_items: Sequence[Any] | None) -> Form | None:
         return None
     gaps.append(body[position:end + 1])
     order = sorted(range(len(items)), key=items.__getitem__)
-    place = sorted(range(len(order)), key=order.__getitem__)  # the inverse permutation
+    place = [0] * len(order)  # the inverse permutation, filled in C
+    list(map(place.__setitem__, order, range(len(order))))
     return Form(body[:bracket], body[end + 1:], gaps, place, [items[i] for i in order])
 
 
