@@ -185,15 +185,19 @@ def _automatic_gc_paused() -> Iterator[None]:
     automatic collections would walk that whole heap dozens of times per version (measured:
     parsing took 3 to 4 times longer). The data is acyclic, so reference counting frees it.
     What the process held before the import (its modules, SQLAlchemy's) is frozen out of the
-    collections meanwhile: 45 ms each otherwise, for nothing to collect.
+    collections meanwhile: 45 ms each otherwise, for nothing to collect. A host that froze
+    its own heap already keeps it as it was (nothing is frozen or thawed then).
     """
     was_enabled = gc.isenabled()
+    freeze = gc.get_freeze_count() == 0
     gc.disable()
-    gc.freeze()
+    if freeze:
+        gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ from support.builders import base_catalog, model, provider
 from support.cli import Tracker
 from support.git import git, scrape_repo
 
-from tracker.gitimport import iter_blobs, list_commits
+from tracker.config import SourceConfig
+from tracker.gitimport import import_git, iter_blobs, list_commits
+from tracker.pipeline import Pipeline
+from tracker.store.db import open_database
 
 
 def series() -> list[dict[str, Any]]:
@@ -86,3 +90,21 @@ def test_reading_the_versions_can_stop_at_any_one(tmp_path: Path) -> None:
     missing = [commits[0], type(commits[0])("0" * 40, commits[0].committed_at), commits[-1]]
     assert [body is None for _, body in iter_blobs(repo, "models.json", missing)] == [
         False, True, False]
+
+
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    # The import pauses collections and freezes the heap it starts with; a host that froze
+    # its own heap (a pre-forking server) finds it frozen still, and nothing else.
+    repo = scrape_repo(tmp_path / "scrape", series())
+    pipeline = Pipeline(open_database("sqlite://"), SourceConfig("auriko"))
+    assert import_git(pipeline, repo, "models.json").imported == 3
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    try:
+        again = Pipeline(open_database("sqlite://"), SourceConfig("auriko"))
+        assert import_git(again, repo, "models.json").imported == 3
+        # Still frozen (less what the import freed of it), and nothing of the import's.
+        assert gc.isenabled() and 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
