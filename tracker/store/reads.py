@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import orjson
@@ -384,6 +385,7 @@ class StoreContext:
     snapshot_count: int
 
 
+@cache  # built on first use: 2 ms of every command that stores nothing otherwise
 def _store_context_query() -> Any:
     # One round trip for what the pipeline used to ask in six: a PostgreSQL import pays a
     # round trip per statement per version. The state's observation is found by the
@@ -432,8 +434,6 @@ def _store_context_query() -> Any:
     )
 
 
-_STORE_CONTEXT = _store_context_query()
-
 
 def store_context(conn: Connection, name: str, content_hash: str,
                   version: str | None) -> StoreContext | None:
@@ -444,7 +444,7 @@ def store_context(conn: Connection, name: str, content_hash: str,
     `snapshot_by_identity`, `version_labels_other_content`, `newest_snapshot_id` and
     `snapshot_count` asked one after the other in the same transaction.
     """
-    row = conn.execute(_STORE_CONTEXT, {"name": name, "identity": content_hash,
+    row = conn.execute(_store_context_query(), {"name": name, "identity": content_hash,
                                         "version": version,
                                         "content_hash": content_hash}).first()
     if row is None:
