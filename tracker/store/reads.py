@@ -434,7 +434,6 @@ def _store_context_query() -> Any:
     )
 
 
-
 def store_context(conn: Connection, name: str, content_hash: str,
                   version: str | None) -> StoreContext | None:
     """The named source's `StoreContext` for storing a catalog whose content hash is
@@ -445,8 +444,8 @@ def store_context(conn: Connection, name: str, content_hash: str,
     `snapshot_count` asked one after the other in the same transaction.
     """
     row = conn.execute(_store_context_query(), {"name": name, "identity": content_hash,
-                                        "version": version,
-                                        "content_hash": content_hash}).first()
+                                                "version": version,
+                                                "content_hash": content_hash}).first()
     if row is None:
         return None
     return StoreContext(
