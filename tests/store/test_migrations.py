@@ -31,7 +31,7 @@ from tracker.config import SourceConfig
 from tracker.diff import diff_catalogs
 from tracker.errors import PayloadError
 from tracker.pipeline import Pipeline
-from tracker.store import reads, schema
+from tracker.store import db, reads, schema
 from tracker.store.db import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
@@ -354,6 +354,27 @@ def test_a_database_that_holds_any_table_is_migrated_not_created(bare_engine: En
         conn.execute(text("CREATE TABLE someone_elses (id integer)"))
     assert create_schema(bare_engine) is False
     assert table_names(bare_engine) == {"someone_elses"}
+
+
+def test_a_schema_created_while_the_revision_is_read_is_found_current(
+    bare_engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Eight fetches start together on a new database: one creates the schema just after
+    # another found no alembic_version, and before it looks for the tracker's tables. The
+    # other then finds the tables and the revision stamped with them, not a damaged database.
+    other = create_db_engine(database_url)
+    real_inspect = db.inspect
+
+    def meanwhile(conn: Any) -> Any:
+        monkeypatch.setattr(db, "inspect", real_inspect)  # once, and not in create_schema
+        assert create_schema(other) is True
+        return real_inspect(conn)
+
+    monkeypatch.setattr(db, "inspect", meanwhile)
+    try:
+        assert current_revision(bare_engine) == HEAD_REVISION
+    finally:
+        other.dispose()
 
 
 # --- a database newer than the tool ---

@@ -366,6 +366,16 @@ def current_revision(engine: Engine) -> str | None:
         inspector = inspect(conn)
         stamped = rows is not None
         if inspector.has_table("snapshots") or inspector.has_table("observations"):
+            # Another process may have created the schema between the two questions: it
+            # stamps the revision in the same transaction, so asked again it is there.
+            try:
+                again = conn.execute(text("SELECT version_num FROM alembic_version"))
+                revision = again.scalar()
+            except (OperationalError, ProgrammingError):
+                conn.rollback()
+                revision = None
+            if revision is not None:
+                return str(revision)
             where = (engine.url.database if engine.dialect.name == "sqlite"
                      else engine.url.render_as_string(hide_password=True))
             raise StorageError(
