@@ -11,9 +11,10 @@ import hashlib
 import json
 import operator
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from itertools import compress
 from typing import Any, NoReturn
 
 import msgspec
@@ -195,6 +196,21 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.models)
+
+
+def models_not_reused(old: Mapping[str, Model], new: Mapping[str, Model]) -> Iterator[str]:
+    """The ids of the models in both `old` and `new` that are not the very same object: the
+    only ones that can differ. Consecutive states share most of their model objects (reused
+    by the parse), so the others are picked out in C, not compared one by one.
+
+    >>> one = model_from_json({"id": "n", "created": 1, "owned_by": "acme"})
+    >>> two = model_from_json({"id": "n", "created": 2, "owned_by": "acme"})
+    >>> list(models_not_reused({"m": one, "n": one}, {"m": one, "n": two}))
+    ['n']
+    """
+    common = list(old.keys() & new.keys())
+    return compress(common, map(operator.is_not, map(old.__getitem__, common),
+                                map(new.__getitem__, common)))
 
 
 def content_hash(catalog: Catalog) -> str:

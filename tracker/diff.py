@@ -36,8 +36,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from decimal import Context, Decimal
-from itertools import compress
-from operator import is_not
 from typing import Any
 
 import orjson
@@ -51,6 +49,7 @@ from tracker.catalog import (
     digest_of,
     json_number_to_decimal,
     model_from_json,
+    models_not_reused,
     provider_from_json,
 )
 
@@ -86,11 +85,7 @@ def diff_catalogs(old: Catalog | None, new: Catalog) -> list[Change]:
         changes.append(_record("model_removed", model_id, old=old_models[model_id].to_record()))
     for model_id in new_models.keys() - old_models.keys():
         changes.append(_record("model_added", model_id, new=new_models[model_id].to_record()))
-    # Most models of consecutive states are the very same object (reused by the parse): the
-    # others are picked out in C.
-    common = list(old_models.keys() & new_models.keys())
-    for model_id in compress(common, map(is_not, map(old_models.__getitem__, common),
-                                         map(new_models.__getitem__, common))):
+    for model_id in models_not_reused(old_models, new_models):
         before, after = old_models[model_id], new_models[model_id]
         if _models_differ(before, after):
             changes.extend(_diff_model(before, after))

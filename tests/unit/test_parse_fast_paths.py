@@ -105,15 +105,22 @@ def test_a_text_whose_providers_cannot_be_located_has_no_provider_order_key(text
 
 
 def test_a_reordered_model_with_another_member_like_a_provider_is_still_parsed_right() -> None:
-    mirror = provider("openai", 2.5, 10.0)
+    # A member listed before the providers holds the text of the provider listed first: the
+    # provider-order key cannot place the providers, and the model goes the order-free way.
     payload = base_catalog()
-    payload["data"][0]["mirror"] = mirror
+    gpt = payload["data"][0]
+    payload["data"][0] = {"mirror": {"input_price": 1}, **gpt}
     first = parse_catalog(body(payload))
     again_payload = copy.deepcopy(payload)
-    again_payload["data"][0]["providers"].reverse()
-    again_payload["data"][0]["mirror"] = {**mirror, "input_price": 3.0}
+    again_gpt = again_payload["data"][0]
+    again_gpt["providers"].reverse()
+    again_gpt["mirror"] = dict(again_gpt["providers"][0])
+    text = body(again_gpt)
+    assert text.count(body(again_gpt["providers"][0])) == 2
+    assert provider_order_key(text) is None
     again = parse_catalog(body(again_payload), first)
     assert again == parse_catalog(body(again_payload)) and again != first
+    assert again.models["gpt-4o"].extra["mirror"] == again_gpt["providers"][0]
 
 
 def test_a_changed_model_is_parsed_again_and_the_others_are_reused() -> None:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import orjson
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     MetaData,
     PrimaryKeyConstraint,
@@ -356,35 +357,35 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         # The common case, a stamped database, in one statement; the catalog is asked only
         # when that fails (on PostgreSQL its queries cost more than the rest of a small read).
-        try:
-            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        except (OperationalError, ProgrammingError):
-            conn.rollback()
-            rows = None
+        rows = _stamped(conn)
         if rows:
             return str(rows[0])
         inspector = inspect(conn)
-        stamped = rows is not None
         if inspector.has_table("snapshots") or inspector.has_table("observations"):
             # Another process may have created the schema between the two questions: it
             # stamps the revision in the same transaction, so asked again it is there.
-            try:
-                again = conn.execute(text("SELECT version_num FROM alembic_version"))
-                revision = again.scalar()
-            except (OperationalError, ProgrammingError):
-                conn.rollback()
-                revision = None
-            if revision is not None:
-                return str(revision)
+            again = _stamped(conn)
+            if again:
+                return str(again[0])
             where = (engine.url.database if engine.dialect.name == "sqlite"
                      else engine.url.render_as_string(hide_password=True))
+            state = "missing" if again is None else "empty"
             raise StorageError(
                 f"database {where} holds the tracker's tables but no schema revision (its "
-                f"alembic_version table is {'empty' if stamped else 'missing'}), so migrations "
+                f"alembic_version table is {state}), so migrations "
                 "cannot tell what to apply: restore it from a backup, or put back the "
                 "revision its schema is at (see the docs, 'Exit codes')"
             )
     return None
+
+
+def _stamped(conn: Connection) -> list[Any] | None:
+    """The rows of alembic_version; None when there is no such table."""
+    try:
+        return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except (OperationalError, ProgrammingError):
+        conn.rollback()
+        return None
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -13,13 +13,20 @@ import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from itertools import chain, compress, islice
+from itertools import chain, islice
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Table, bindparam, delete, insert, text, update
 
-from tracker.catalog import Catalog, Model, Provider, decimal_text, digest_of
+from tracker.catalog import (
+    Catalog,
+    Model,
+    Provider,
+    decimal_text,
+    digest_of,
+    models_not_reused,
+)
 from tracker.diff import Change
 from tracker.store import rawbody, reads
 from tracker.store.schema import (
@@ -155,12 +162,7 @@ def _write_intervals(
         model = new.models[model_id]
         open_models.append(model)
         open_offers.extend((model_id, p) for p in model.providers.values())
-    # Most models of consecutive states are the very same object (reused by the parse): the
-    # others are picked out in C.
-    common = list(new.models.keys() & old_models.keys())
-    changed = map(operator.is_not, map(old_models.__getitem__, common),
-                 map(new.models.__getitem__, common))
-    for model_id in compress(common, changed):
+    for model_id in models_not_reused(old_models, new.models):
         before, after = old_models[model_id], new.models[model_id]
         # Compared as JSON, like the content hash: Python's == takes true, 1 and 1.0 as equal.
         if digest_of(before) == digest_of(after):
