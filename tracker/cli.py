@@ -873,9 +873,19 @@ GC_YOUNG_THRESHOLD = 100_000
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """The `tracker` console script: `run`, then exit with its code."""
+    """The `tracker` console script: `run`, then exit with its code.
+
+    Before the exit the heap is frozen, so that the interpreter's shutdown collections leave
+    alone the objects the process ends with: walking some 90,000 objects scattered over the
+    heap cost an unchanged fetch 110 ms of its 430. Everything that matters is closed by then
+    (`run` closes the app: its engine, hence every database connection), the `atexit` handlers
+    still run (logging's flush among them) and objects still go with their modules; only
+    reference cycles are left for the operating system to take back with the rest.
+    """
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    sys.exit(run(argv))
+    code = run(argv)
+    gc.freeze()
+    sys.exit(code)
 
 
 def _usage_failure(exc: click.UsageError) -> int:

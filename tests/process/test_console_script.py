@@ -32,3 +32,6 @@ def test_the_process_exits_with_the_documented_code(command: list[str], tmp_path
     assert usage.stderr.startswith("tracker: error: ") and usage.stderr.count("\n") == 1
     upgraded = run("db", "upgrade")
     assert upgraded.returncode == 0 and "upgraded empty database -> " in upgraded.stdout
+    # The exit leaves the database closed: checkpointed, no write-ahead log left beside it.
+    assert (tmp_path / "tracker.db").stat().st_size > 0
+    assert not (tmp_path / "tracker.db-wal").exists()
