@@ -100,6 +100,56 @@ def test_models_and_providers_coming_and_going_are_intervals(engine: Any) -> Non
     assert [tuple(r) for r in llama] == [(infos[0].id, infos[1].id), (infos[2].id, None)]
 
 
+def _stored_rows(engine: Any, source_name: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every interval and change row of a source, its snapshot ids as their ranks."""
+    with engine.connect() as conn:
+        source = reads.source_id(conn, source_name)
+        ids = conn.execute(text("SELECT id FROM snapshots WHERE source_id = :s ORDER BY id"),
+                           {"s": source}).scalars().all()
+        rank = {snapshot: at for at, snapshot in enumerate(ids)} | {None: None}
+        found = {}
+        for table, columns, snapshots in (
+            ("model_states", "model_id, valid_from, valid_to, created, owned_by, context_window,"
+             " CAST(supported_endpoints AS TEXT), CAST(extra AS TEXT)", (1, 2)),
+            ("offers", "model_id, provider, valid_from, valid_to, input_price, output_price,"
+             " data_policy, CAST(extra AS TEXT)", (2, 3)),
+            ("changes", "from_snapshot_id, to_snapshot_id, observed_at, kind, model, provider,"
+             " field, CAST(old AS TEXT), CAST(new AS TEXT), change_pct, weakened, absent",
+             (0, 1)),
+        ):
+            result = conn.execute(text(f"SELECT {columns} FROM {table} WHERE source_id = :s"),
+                                  {"s": source})
+            found[table] = sorted(
+                (tuple(rank[v] if at in snapshots else v for at, v in enumerate(row))
+                 for row in result), key=repr)
+    return found
+
+
+def test_a_snapshot_stores_the_same_rows_in_one_statement_as_in_bulk(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL the interval changes of a snapshot go in one statement up to
+    # ONE_STATEMENT_ROWS rows, and beyond it in bulk (COPY): the rows stored are the same.
+    v1 = base_catalog("v1")
+    v1["data"][0]["providers"][0]["region"] = {"name": "eu", "zones": [1, 2.5, None]}
+    v1["data"][1]["supported_endpoints"] = None
+    v2 = copy.deepcopy(v1)
+    v2["catalog_version"] = "v2"
+    v2["data"].pop()  # a model gone
+    v2["data"][0]["providers"][0]["input_price"] = 0.1 + 0.2  # float noise, and a change
+    v2["data"][0]["providers"][1]["data_policy"] = None
+    v2["data"][1]["context_window"] = 10**12
+    v2["data"].append(model("o9 \"quoted\" ✓", provider("p,{}", 1e-9, 12345678.125)))
+    for name, limit in (("one", writes.ONE_STATEMENT_ROWS), ("bulk", 0)):
+        monkeypatch.setattr(writes, "ONE_STATEMENT_ROWS", limit)
+        p = Pipeline(engine, SourceConfig(name=name))
+        for hour, payload in enumerate((v1, v2, v1)):
+            p.ingest(body(payload), observed_at=T0 + timedelta(hours=hour))
+    one, bulk = _stored_rows(engine, "one"), _stored_rows(engine, "bulk")
+    assert all(one.values()) and len(one["changes"]) >= 10
+    assert one == bulk
+
+
 def test_a_failure_mid_write_leaves_no_trace(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     p = pipeline(engine)
     p.ingest(body(base_catalog("v1")), observed_at=T0)

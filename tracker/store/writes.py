@@ -9,6 +9,7 @@ so a snapshot and all its rows commit together or not at all. Reads live in
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -17,7 +18,7 @@ from itertools import chain, islice
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, delete, insert, text, update
+from sqlalchemy import JSON, Connection, Table, TextClause, bindparam, delete, insert, text, update
 
 from tracker.catalog import (
     Catalog,
@@ -180,14 +181,11 @@ def _write_intervals(
             if now is not None:
                 open_offers.append((model_id, now))
 
-    # Every interval change of the snapshot in a few statements, their rows made as they go,
-    # so that a first snapshot of 50,000 models never holds all its rows at once.
-    _close_all(conn, source, new_id, close_models, close_offers)
-    _insert_rows(conn, model_states, (
+    model_rows = (
         {"source_id": source, "model_id": m.id, "valid_from": new_id, "valid_to": None,
          **_model_row(m)}
-        for m in open_models))
-    _insert_rows(conn, offers, (
+        for m in open_models)
+    offer_rows = (
         {
             "source_id": source,
             "model_id": model_id,
@@ -199,7 +197,104 @@ def _write_intervals(
             "data_policy": p.data_policy,
             "extra": dict(p.extra),
         }
-        for model_id, p in open_offers))
+        for model_id, p in open_offers)
+    if (conn.dialect.name == "postgresql" and len(close_models) + len(close_offers)
+            + len(open_models) + len(open_offers) <= ONE_STATEMENT_ROWS):
+        _write_intervals_pg(conn, source, new_id, close_models, close_offers,
+                            ((model_states, list(model_rows)), (offers, list(offer_rows))))
+        return
+    # Every interval change of the snapshot in a few statements, their rows made as they go,
+    # so that a first snapshot of 50,000 models never holds all its rows at once.
+    _close_all(conn, source, new_id, close_models, close_offers)
+    _insert_rows(conn, model_states, model_rows)
+    _insert_rows(conn, offers, offer_rows)
+
+
+# On PostgreSQL, the interval changes of a snapshot up to this many rows (the usual few dozen
+# of a catalog that moved a little) go in one statement, a single round trip to the server:
+# more would hold every row's values at once, so they go in the statements `_close_all` and
+# `_insert_rows` make, which stream them.
+ONE_STATEMENT_ROWS = 2000
+
+
+def _write_intervals_pg(conn: Connection, source: int, new_id: int, close_models: Sequence[str],
+                        close_offers: Sequence[tuple[str, str]],
+                        inserts: Iterable[tuple[Table, list[dict[str, Any]]]]) -> None:
+    """Close the open intervals of `close_models` and `close_offers` and insert the `inserts`
+    rows (dicts with the same keys within a table) in one statement of data-modifying WITH
+    clauses. They run against the same snapshot of the tables, so the closes never see the
+    rows inserted beside them. Planned on every execution, as `_close_all` explains."""
+    dialect = conn.dialect
+    params: dict[str, Any] = {
+        "snapshot": new_id, "source": source, "models": list(close_models),
+        "offer_models": [m for m, _ in close_offers],
+        "offer_providers": [p for _, p in close_offers],
+    }
+    clauses = [f"closed_models AS ({_CLOSE_MODELS_SQL})",
+               f"closed_offers AS ({_CLOSE_OFFERS_SQL})"]
+    for table, rows in inserts:
+        if rows:
+            sql, values = _recordset_insert(table, rows, dialect)
+            clauses.append(f"opened_{table.name} AS ({sql})")
+            params.update(values)
+    driver: Any = conn.connection.driver_connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        conn.execute(_statement(f"WITH {', '.join(clauses)} SELECT 1"), params)
+    finally:
+        driver.prepare_threshold = threshold
+
+
+@lru_cache(maxsize=32)  # the few statements the functions above put together
+def _statement(sql: str) -> TextClause:
+    """`text(sql)`, made once: each one parses its SQL for parameters with regular expressions,
+    which cost an import on PostgreSQL more than a tenth of a second."""
+    return text(sql)
+
+
+def _recordset_insert(table: Table, rows: Sequence[dict[str, Any]],
+                      dialect: Any) -> tuple[str, dict[str, str]]:
+    """The INSERT of `rows` (dicts with the same keys) into `table` from a single JSON
+    parameter that PostgreSQL unpacks (`_recordset_plan`), and that parameter: one orjson
+    serialization of every row, where psycopg would quote every value of an array in Python."""
+    names = tuple(rows[0])
+    sql, processed = _recordset_plan(table, names, dialect)
+    if processed:
+        rows = [dict(row) for row in rows]
+        for name, process in processed:
+            for row in rows:
+                row[name] = process(row[name])
+    return sql, {f"{table.name}_rows": orjson.dumps(rows).decode()}
+
+
+@lru_cache(maxsize=16)  # a few tables per engine's dialect
+def _recordset_plan(table: Table, names: tuple[str, ...],
+                    dialect: Any) -> tuple[str, list[tuple[str, Any]]]:
+    """The INSERT of `names` of `table` from `json_to_recordset` of the parameter
+    `TABLE_rows`, and what turns each value that needs it into the JSON the table's column
+    takes, by name: the values `_insert_rows` would store. A JSON column travels as the text
+    of the engine's serializer (None as `null`, as SQLAlchemy stores it), cast back to JSON."""
+    quote = dialect.identifier_preparer.quote
+    fields, selected, processed = [], [], []
+    for name in names:
+        column_type = table.c[name].type
+        if isinstance(column_type, JSON):
+            fields.append(f"{quote(name)} text")
+            selected.append(f"CAST(r.{quote(name)} AS {column_type.compile(dialect)})")
+            # The engine's json_serializer, read as SQLAlchemy's own JSON type reads it.
+            processed.append((name, dialect._json_serializer or json.dumps))
+            continue
+        fields.append(f"{quote(name)} {column_type.compile(dialect)}")
+        selected.append(f"r.{quote(name)}")
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processed.append((name, process))
+    # Only the schema's own names go into the text, quoted; the values are a parameter.
+    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "  # noqa: S608
+           f"({', '.join(quote(name) for name in names)}) SELECT {', '.join(selected)} "
+           f"FROM json_to_recordset(CAST(:{table.name}_rows AS json)) AS r ({', '.join(fields)})")
+    return sql, processed
 
 
 _PROVIDERS = operator.attrgetter("providers")
@@ -228,21 +323,24 @@ _CLOSE_OFFER = (
 # key's: however stale or missing the statistics, it uses the (source, model[, provider],
 # valid_to) index, never the (source, valid_to) one that would scan every open row of the
 # source once per key. The rows found are then updated by primary key.
-_CLOSE_MODELS_PG = text(
+_CLOSE_MODELS_SQL = (
     "UPDATE model_states SET valid_to = CAST(:snapshot AS integer) WHERE id = ANY(ARRAY("
     "SELECT id FROM (SELECT id, valid_to FROM model_states"
     " WHERE source_id = CAST(:source AS integer) AND model_id = ANY(CAST(:models AS text[]))"
     " OFFSET 0) AS found WHERE valid_to IS NULL))"
 )
-_CLOSE_OFFERS_PG = text(
+_CLOSE_OFFERS_SQL = (
     "UPDATE offers SET valid_to = CAST(:snapshot AS integer) WHERE id = ANY(ARRAY("
-    "SELECT found.id FROM unnest(CAST(:models AS text[]), CAST(:providers AS text[]))"
+    "SELECT found.id FROM unnest(CAST(:offer_models AS text[]),"
+    " CAST(:offer_providers AS text[]))"
     " AS k (model_id, provider)"
     " CROSS JOIN LATERAL (SELECT id, valid_to FROM offers"
     " WHERE source_id = CAST(:source AS integer) AND model_id = k.model_id"
     " AND provider = k.provider OFFSET 0) AS found"
     " WHERE found.valid_to IS NULL))"
 )
+_CLOSE_MODELS_PG = text(_CLOSE_MODELS_SQL)
+_CLOSE_OFFERS_PG = text(_CLOSE_OFFERS_SQL)
 
 
 def _close_all(conn: Connection, source: int, new_id: int, models: Sequence[str],
@@ -274,8 +372,8 @@ def _close_all(conn: Connection, source: int, new_id: int, models: Sequence[str]
         if model_providers:
             conn.execute(_CLOSE_OFFERS_PG, {
                 "snapshot": new_id, "source": source,
-                "models": [m for m, _ in model_providers],
-                "providers": [p for _, p in model_providers],
+                "offer_models": [m for m, _ in model_providers],
+                "offer_providers": [p for _, p in model_providers],
             })
     finally:
         driver.prepare_threshold = threshold
@@ -283,8 +381,9 @@ def _close_all(conn: Connection, source: int, new_id: int, models: Sequence[str]
 
 def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
     """INSERT `rows` (dicts with the same keys, made as they are needed) into `table`: on
-    PostgreSQL in one `COPY table FROM STDIN` (psycopg 3), elsewhere an executemany of the
-    driver per BATCH rows.
+    PostgreSQL up to ONE_STATEMENT_ROWS in one INSERT from JSON (`_recordset_insert`; a COPY
+    costs the server a millisecond to set up, more than a few dozen rows), more in one `COPY
+    table FROM STDIN` (psycopg 3); elsewhere an executemany of the driver per BATCH rows.
 
     The statement is rendered once per table and columns (`_rows_plan`), and each value goes
     through its column type's bind processor, as in SQLAlchemy's own INSERT, so the table
@@ -295,10 +394,18 @@ def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]])
     listeners (storage faults), then a `DBAPIError`.
     """
     iterator = iter(rows)
+    dialect = conn.dialect
+    if dialect.name == "postgresql":
+        few = list(islice(iterator, ONE_STATEMENT_ROWS + 1))
+        if len(few) <= ONE_STATEMENT_ROWS:
+            if few:
+                sql, params = _recordset_insert(table, few, dialect)
+                conn.execute(_statement(sql), params)
+            return
+        iterator = chain(few, iterator)
     first = next(iterator, None)
     if first is None:
         return
-    dialect = conn.dialect
     names = tuple(first)
     copy = dialect.name == "postgresql"
     statement, processed = _rows_plan(table, names, dialect, copy)
@@ -510,16 +617,16 @@ def advisory_xact_lock(conn: Connection, key: int, *, durable: bool = True) -> N
     Not `durable`: the transaction's commit does not wait for the WAL to reach the disk
     (`synchronous_commit` off for this transaction only; set in the same round trip)."""
     if durable:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        conn.execute(_statement("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     else:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key), "
-                          "set_config('synchronous_commit', 'off', true)"), {"key": key})
+        conn.execute(_statement("SELECT pg_advisory_xact_lock(:key), "
+                                "set_config('synchronous_commit', 'off', true)"), {"key": key})
 
 
 def try_advisory_lock(conn: Connection, lock_class: int, key: int) -> bool:
     """Take the session-level advisory lock (`lock_class`, `key`) if it is free."""
     got = conn.execute(
-        text("SELECT pg_try_advisory_lock(:cls, :key)"), {"cls": lock_class, "key": key}
+        _statement("SELECT pg_try_advisory_lock(:cls, :key)"), {"cls": lock_class, "key": key}
     ).scalar_one()
     return bool(got)
 
@@ -527,6 +634,6 @@ def try_advisory_lock(conn: Connection, lock_class: int, key: int) -> bool:
 def advisory_unlock(conn: Connection, lock_class: int, key: int) -> bool:
     """Release the session-level advisory lock; False when this session did not hold it."""
     released = conn.execute(
-        text("SELECT pg_advisory_unlock(:cls, :key)"), {"cls": lock_class, "key": key}
+        _statement("SELECT pg_advisory_unlock(:cls, :key)"), {"cls": lock_class, "key": key}
     ).scalar_one()
     return bool(released)
