@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from itertools import chain, islice
@@ -224,32 +225,22 @@ def _write_intervals_pg(conn: Connection, source: int, new_id: int, close_models
     rows (dicts with the same keys within a table) in one statement of data-modifying WITH
     clauses. They run against the same snapshot of the tables, so the closes never see the
     rows inserted beside them. Planned on every execution, as `_close_all` explains."""
-    dialect = conn.dialect
-    params: dict[str, Any] = {
-        "snapshot": new_id, "source": source, "models": list(close_models),
-        "offer_models": [m for m, _ in close_offers],
-        "offer_providers": [p for _, p in close_offers],
-    }
+    params: dict[str, Any] = _close_params(source, new_id, close_models, close_offers)
     clauses = [f"closed_models AS ({_CLOSE_MODELS_SQL})",
                f"closed_offers AS ({_CLOSE_OFFERS_SQL})"]
     for table, rows in inserts:
         if rows:
-            sql, values = _recordset_insert(table, rows, dialect)
+            sql, values = _recordset_insert(table, rows, conn.dialect)
             clauses.append(f"opened_{table.name} AS ({sql})")
             params.update(values)
-    driver: Any = conn.connection.driver_connection
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = None
-    try:
+    with _planned_each_time(conn):
         conn.execute(_statement(f"WITH {', '.join(clauses)} SELECT 1"), params)
-    finally:
-        driver.prepare_threshold = threshold
 
 
-@lru_cache(maxsize=32)  # the few statements the functions above put together
+@lru_cache(maxsize=32)  # the few statements of this module's PostgreSQL paths
 def _statement(sql: str) -> TextClause:
-    """`text(sql)`, made once: each one parses its SQL for parameters with regular expressions,
-    which cost an import on PostgreSQL more than a tenth of a second."""
+    """`text(sql)`, made once: each one parses its SQL for its parameters with a regular
+    expression (40 us for the longest here), and an import runs them some 1,500 times."""
     return text(sql)
 
 
@@ -339,8 +330,27 @@ _CLOSE_OFFERS_SQL = (
     " AND provider = k.provider OFFSET 0) AS found"
     " WHERE found.valid_to IS NULL))"
 )
-_CLOSE_MODELS_PG = text(_CLOSE_MODELS_SQL)
-_CLOSE_OFFERS_PG = text(_CLOSE_OFFERS_SQL)
+
+
+def _close_params(source: int, new_id: int, models: Sequence[str],
+                  model_providers: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The parameters of `_CLOSE_MODELS_SQL` and `_CLOSE_OFFERS_SQL`."""
+    return {"snapshot": new_id, "source": source, "models": list(models),
+            "offer_models": [m for m, _ in model_providers],
+            "offer_providers": [p for _, p in model_providers]}
+
+
+@contextmanager
+def _planned_each_time(conn: Connection) -> Iterator[None]:
+    """Statements run meanwhile are planned on every execution, never prepared (psycopg
+    prepares a statement after a few executions; `_close_all` says why not these)."""
+    driver: Any = conn.connection.driver_connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def _close_all(conn: Connection, source: int, new_id: int, models: Sequence[str],
@@ -362,21 +372,12 @@ def _close_all(conn: Connection, source: int, new_id: int, models: Sequence[str]
         return
     if not models and not model_providers:
         return
-    driver: Any = conn.connection.driver_connection
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = None
-    try:
+    params = _close_params(source, new_id, models, model_providers)
+    with _planned_each_time(conn):
         if models:
-            conn.execute(_CLOSE_MODELS_PG,
-                         {"snapshot": new_id, "source": source, "models": list(models)})
+            conn.execute(_statement(_CLOSE_MODELS_SQL), params)
         if model_providers:
-            conn.execute(_CLOSE_OFFERS_PG, {
-                "snapshot": new_id, "source": source,
-                "offer_models": [m for m, _ in model_providers],
-                "offer_providers": [p for _, p in model_providers],
-            })
-    finally:
-        driver.prepare_threshold = threshold
+            conn.execute(_statement(_CLOSE_OFFERS_SQL), params)
 
 
 def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
