@@ -25,7 +25,8 @@ import os
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,6 +58,10 @@ if TYPE_CHECKING:
     from tracker.client import ClientOptions
 
 log = logging.getLogger(__name__)
+
+# How many writes a shared transaction holds at most, and for how long (`shared_commits`).
+SHARED_WRITES = 32
+SHARED_SECONDS = 0.25
 
 # An adapter's `catalog_digest` (tracker.sources.base).
 Digest = Callable[[bytes], str | None]
@@ -129,6 +134,49 @@ class _CatalogCache:
             self._items.popitem(last=False)
 
 
+class _SharedTransaction:
+    """One transaction that consecutive writes share (`Pipeline.shared_commits`): committed
+    once it holds `most` writes or has been open `seconds`, so that it never holds the
+    source's write lock for long."""
+
+    def __init__(self, engine: Engine, most: int, seconds: float) -> None:
+        self.engine, self.most, self.seconds = engine, most, seconds
+        self.connection: Connection | None = None
+        self.writes = 0
+        self.opened = 0.0
+
+    def open(self) -> tuple[Connection, bool]:
+        """The shared connection, in its transaction; True when it was opened just now."""
+        if self.connection is not None:
+            return self.connection, False
+        connection = self.engine.connect()
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self.connection, self.writes, self.opened = connection, 0, time.monotonic()
+        return connection, True
+
+    def written(self) -> None:
+        """Count one more write; commit when the transaction is full or old enough."""
+        self.writes += 1
+        if self.writes >= self.most or time.monotonic() - self.opened >= self.seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            with connection:
+                connection.commit()
+
+    def rollback(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            with connection:
+                connection.rollback()
+
+
 class Pipeline:
     """Observations of one source into one database. Reuse it across runs to keep its cache."""
 
@@ -170,6 +218,73 @@ class Pipeline:
         # PostgreSQL: a crash loses at most the last versions, which the next run imports again
         # (SQLite's WAL mode with synchronous=NORMAL makes the same trade for every commit).
         self.durable_commits = True
+        # The transaction consecutive writes share, inside `shared_commits`.
+        self._shared: _SharedTransaction | None = None
+
+    @contextmanager
+    def shared_commits(self, most: int = SHARED_WRITES,
+                       seconds: float = SHARED_SECONDS) -> Iterator[None]:
+        """Within, `ingest` and `record_failure` write into one transaction, committed after
+        `most` writes or `seconds`, and on the way out: a backfill (import-git) then pays one
+        commit, one lock and (SQLite) one write of each page it touches for a batch of
+        versions, not for each. An error from a write rolls back the writes not committed
+        yet, as a crash would: the next run imports them again. A write that owes a
+        changelog commits at once (the changelog is written after its commit)."""
+        if self._shared is not None:
+            yield
+            return
+        self._shared = _SharedTransaction(self.engine, most, seconds)
+        try:
+            yield
+            self.commit_shared()
+        except BaseException:
+            self._rollback_shared()
+            raise
+        finally:
+            self._shared = None
+
+    def commit_shared(self) -> None:
+        """Commit the writes the shared transaction holds, if any (`shared_commits`)."""
+        if self._shared is not None:
+            self._shared.commit()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction to write in, holding the source's lock: its own, committed at the
+        end of the block, or the one writes share (`shared_commits`)."""
+        shared = self._shared
+        if shared is None:
+            with self.engine.begin() as conn:
+                self._lock(conn)
+                yield conn
+            return
+        conn, opened = shared.open()
+        try:
+            if opened:
+                self._lock(conn)
+            yield conn
+            shared.written()
+        except BaseException:
+            self._rollback_shared()
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A connection to read the source's state with: the shared transaction's while one
+        is open (it holds writes not committed yet, and on SQLite the write lock)."""
+        if self._shared is not None and self._shared.connection is not None:
+            yield self._shared.connection
+        else:
+            with self.engine.connect() as conn:
+                yield conn
+
+    def _rollback_shared(self) -> None:
+        """Roll back the shared transaction, and forget what this pipeline learnt from it:
+        snapshots it cached may not exist (SQLite gives their ids out again)."""
+        if self._shared is not None:
+            self._shared.rollback()
+        self._cache = _CatalogCache()
+        self._state_hint = None
 
     @property
     def client_options(self) -> ClientOptions:
@@ -262,8 +377,7 @@ class Pipeline:
             # The exact bytes of the current snapshot, or its catalog text with another
             # catalog_age_seconds, already validated once: no parse needed.
             current_sha256, digest = current
-            with self.engine.begin() as conn:
-                self._lock(conn)
+            with self._write() as conn:
                 same = self._record_same_bytes(conn, current_sha256, digest,
                                                observed_at=observed_at,
                                                http_status=http_status, origin=origin,
@@ -280,8 +394,7 @@ class Pipeline:
         self._last_parsed = catalog
         content_hash = catalog.content_hash
         self._state_hint = None  # until the transaction commits
-        with self.engine.begin() as conn:
-            self._lock(conn)
+        with self._write() as conn:
             result = self._store(conn, catalog, content_hash, body, observed_at=observed_at,
                                  http_status=http_status, origin=origin, started=started,
                                  clock=clock, owe=owe)
@@ -311,8 +424,7 @@ class Pipeline:
         stored_body = None
         if body is not None:
             stored_body = rawbody.compress(body)[:MAX_REJECTED_BODY]
-        with self.engine.begin() as conn:
-            self._lock(conn)
+        with self._write() as conn:
             source = self._ensure_source(conn, observed_at)
             if clock:
                 observed_at = self._on_the_clock(conn, source, observed_at)
@@ -345,6 +457,7 @@ class Pipeline:
         that cannot be written; it and the later ones stay owed to the next run."""
         if directory is None or self.reports_dir is None:
             return result
+        self.commit_shared()  # what is owed is read, and marked, in transactions of its own
         with self.engine.connect() as conn:
             source = reads.source_id(conn, self.source.name)
             pending = reads.pending_changelogs(conn, source, directory) if source else []
@@ -427,7 +540,7 @@ class Pipeline:
             # state in its transaction (another writer's state is found there, and the same
             # content is recorded unchanged as here).
             return None
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             source = reads.source_id(conn, self.source.name)
             state = reads.state_at(conn, source) if source is not None else None
             if state is None:

@@ -70,6 +70,26 @@ def test_a_single_older_version_is_refused_clearly(tracker: Tracker, tmp_path: P
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_commit_dated_before_the_one_before_stops_the_import_and_a_rerun_goes_past_it(
+        tracker: Tracker, tmp_path: Path) -> None:
+    # Commit dates can go backwards (a rebase, a committer's clock). The import refuses the
+    # misdated version and stops; the versions before it are kept, and the next run skips it.
+    v1, v2, _, v3 = series()
+    v4 = copy.deepcopy(v3)
+    v4["catalog_version"] = "v4"
+    v4["data"][0]["providers"][0]["input_price"] = 3.0
+    repo = scrape_repo(tmp_path / "scrape", [v1, v2])
+    for payload, when in ((v3, "2026-11-01T00:30:00Z"), (v4, "2026-11-01T05:00:00Z")):
+        (repo / "models.json").write_text(json.dumps(payload))
+        git(repo, "commit", "-qam", "scrape", when=when)
+    stopped = tracker("import-git", str(repo), "models.json", check=2)
+    assert "ingest versions oldest first" in stopped.stderr
+    assert [s["catalog_version"] for s in tracker.json("snapshots")] == ["v1", "v2"]
+    again = tracker.json("import-git", str(repo), "models.json")
+    assert (again["imported"], again["skipped"]) == (1, 3)
+    assert [s["catalog_version"] for s in tracker.json("snapshots")] == ["v1", "v2", "v4"]
+
+
 def test_not_a_repository_is_a_usage_error(tracker: Tracker, tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     result = tracker("import-git", str(tmp_path / "plain"), "models.json", check=2)

@@ -172,6 +172,40 @@ def test_a_failure_mid_write_leaves_no_trace(engine: Any, monkeypatch: pytest.Mo
     assert [c["kind"] for c in result.changes] == ["model_added"]
 
 
+def test_writes_that_share_a_transaction_are_undone_together_and_forgotten(
+        engine: Any) -> None:
+    # A backfill's versions share transactions (`shared_commits`), committed every `most`
+    # writes. A failure undoes the writes not committed yet, as a crash would, and the
+    # pipeline forgets what it learnt from them: SQLite gives their snapshots' ids out again.
+    p = pipeline(engine)
+    p.ingest(body(base_catalog("v1")), observed_at=T0)
+    versions = []
+    for name in ("a", "b", "c"):
+        version = copy.deepcopy(versions[-1] if versions else base_catalog("v1"))
+        version["catalog_version"] = f"v-{name}"
+        version["data"].append(model(f"model-{name}", provider("x", 1, 1)))
+        versions.append(version)
+    with pytest.raises(RuntimeError, match="power cut"), p.shared_commits(most=3):
+        for hour, version in enumerate(versions[:2], start=1):
+            assert p.ingest(body(version), observed_at=T0 + timedelta(hours=hour)).outcome == "new"
+        # The pipeline reads what its open transaction holds.
+        again = p.ingest(body(versions[1]), observed_at=T0 + timedelta(hours=3))
+        assert (again.outcome, again.previous.catalog_version) == ("unchanged", "v-b")
+        assert rows(engine, "snapshots") == 3  # three writes: committed
+        assert p.ingest(body(versions[2]), observed_at=T0 + timedelta(hours=4)).outcome == "new"
+        raise RuntimeError("power cut")
+    assert (rows(engine, "snapshots"), rows(engine, "observations")) == (3, 4)
+    # Another writer's catalog takes the next snapshot id; this pipeline diffs against it.
+    other = copy.deepcopy(versions[1])
+    other["catalog_version"] = "v-other"
+    other["data"].append(model("model-other", provider("x", 1, 1)))
+    pipeline(engine).ingest(body(other), observed_at=T0 + timedelta(hours=5))
+    result = p.ingest(body(versions[2]), observed_at=T0 + timedelta(hours=6))
+    assert (result.outcome, result.previous.catalog_version) == ("new", "v-other")
+    assert sorted((c["kind"], c["model"]) for c in result.changes) == [
+        ("model_added", "model-c"), ("model_removed", "model-other")]
+
+
 def test_ingesting_an_older_observation_is_refused(engine: Any) -> None:
     from tracker.errors import UsageError
 
