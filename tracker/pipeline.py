@@ -26,7 +26,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,7 +49,7 @@ from tracker.errors import (
 from tracker.logs import redact_body
 from tracker.publish import write_changelog
 from tracker.sources import adapter_for
-from tracker.store import rawbody, reads, writes
+from tracker.store import queued, rawbody, reads, writes
 from tracker.store.reads import SnapshotInfo
 from tracker.timeutil import CLOCK_SKEW, format_age, iso, now
 from tracker.vocabulary import TRANSITION_OUTCOMES, Outcome
@@ -647,7 +647,8 @@ class Pipeline:
         version = catalog.catalog_version
         # The source's newest observation, its state, the snapshot of this content and the
         # labels, in one read (a round trip per statement per version on PostgreSQL).
-        context = reads.store_context(conn, self.source.name, content_hash, version)
+        context = reads.store_context(conn, self.source.name, content_hash, version,
+                                      allocate=queued.can_queue(conn))
         if context is None:  # a new source: nothing stored yet
             context = reads.StoreContext(
                 source_id=self._ensure_source(conn, observed_at), newest_observed_at=None,
@@ -677,64 +678,74 @@ class Pipeline:
             "duration_ms": _elapsed_ms(started),
             "origin": origin,
         }
+        # On PostgreSQL the writes are queued (tracker.store.queued): the ids they need were
+        # drawn with the context, and everything they need is read before them.
+        ids = ({"id": context.next_observation_id}
+               if context.next_observation_id is not None else {})
+        writing = queued.queued(conn) if ids else nullcontext()
         if current is not None and current.content_hash == content_hash:
-            writes.touch_snapshot(conn, current.id, observed_at)
-            observation_id = writes.record_observation(
-                conn, **observation, outcome=Outcome.UNCHANGED.value, snapshot_id=current.id
-            )
+            with writing:
+                writes.touch_snapshot(conn, current.id, observed_at)
+                observation_id = writes.record_observation(
+                    conn, **observation, **ids, outcome=Outcome.UNCHANGED.value,
+                    snapshot_id=current.id)
             return RunResult(self.source.name, Outcome.UNCHANGED.value, observed_at, observation_id,
                              snapshot=current, previous=current, served_version=version)
         existing = context.existing
 
         held = self._hold_reason(conn, source, catalog, content_hash, current)
         if held is not None:
-            observation_id = writes.record_observation(
-                conn, **observation, outcome=Outcome.SUSPICIOUS.value, error=held,
-                rejected_body=rawbody.compress(body)[:MAX_REJECTED_BODY],
-            )
+            with writing:
+                observation_id = writes.record_observation(
+                    conn, **observation, **ids, outcome=Outcome.SUSPICIOUS.value, error=held,
+                    rejected_body=rawbody.compress(body)[:MAX_REJECTED_BODY],
+                )
             return RunResult(self.source.name, Outcome.SUSPICIOUS.value, observed_at,
                              observation_id, previous=current, error=held)
 
-        target: SnapshotInfo | None
+        old_catalog = self._catalog(conn, source, current) if current is not None else None
+        base = None
         if existing is not None:
-            outcome, target = Outcome.REVERTED.value, existing
-            writes.touch_snapshot(conn, existing.id, observed_at)
-            new_catalog = self._catalog(conn, source, existing)
+            outcome, new_catalog = Outcome.REVERTED.value, self._catalog(conn, source, existing)
         else:
-            outcome = Outcome.NEW.value
+            outcome, new_catalog = Outcome.NEW.value, catalog
             base_id = context.newest_snapshot_id
-            base = None
             if base_id is not None:
                 base_catalog, base_raw = self._catalog_and_raw(
                     conn, source, base_id,
                     current if current is not None and current.id == base_id else None)
                 base = (base_id, base_catalog, base_raw)
-            target = writes.insert_snapshot(
-                conn, source=source, catalog=catalog, content_hash=content_hash, raw=body,
-                observed_at=observed_at, base=base, version_reused=reused,
-                snapshot_count=context.snapshot_count,
-            )
-            new_catalog = catalog
-        assert target is not None
-
-        old_catalog = self._catalog(conn, source, current) if current is not None else None
         records = diff_catalogs(old_catalog, new_catalog)
         if reused:
             log.warning("source %s: catalog version %s was re-served with different content: "
                         "recorded as another state", self.source.name, version)
-        observation_id = writes.record_observation(
-            conn, **observation, outcome=outcome, snapshot_id=target.id,
-            previous_snapshot_id=current.id if current is not None else None,
-            version_reused=reused,
-        )
-        if current is not None:
-            writes.record_changes(
-                conn, source=source, observation_id=observation_id, observed_at=observed_at,
-                from_snapshot=current.id, to_snapshot=target.id, records=records,
+        if existing is None and context.next_snapshot_id is None:
+            writing = nullcontext()  # the INSERT returns the snapshot's id: not queued
+        with writing:
+            if existing is not None:
+                target = existing
+                writes.touch_snapshot(conn, existing.id, observed_at)
+            else:
+                target = writes.insert_snapshot(
+                    conn, source=source, catalog=catalog, content_hash=content_hash, raw=body,
+                    observed_at=observed_at, base=base, version_reused=reused,
+                    snapshot_count=context.snapshot_count,
+                    snapshot_id=context.next_snapshot_id,
+                )
+            observation_id = writes.record_observation(
+                conn, **observation, **ids, outcome=outcome, snapshot_id=target.id,
+                previous_snapshot_id=current.id if current is not None else None,
+                version_reused=reused,
             )
-            if owe is not None:
-                writes.owe_changelog(conn, source_id=source, observation_id=observation_id,
-                                     directory=owe)
+            if current is not None:
+                writes.record_changes(
+                    conn, source=source, observation_id=observation_id,
+                    observed_at=observed_at, from_snapshot=current.id, to_snapshot=target.id,
+                    records=records,
+                )
+                if owe is not None:
+                    writes.owe_changelog(conn, source_id=source, observation_id=observation_id,
+                                         directory=owe)
         return RunResult(self.source.name, outcome, observed_at, observation_id,
                          snapshot=target, previous=current, changes=records,
                          version_reused=reused, served_version=version)

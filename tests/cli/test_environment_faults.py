@@ -50,11 +50,22 @@ def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
     SQLITE_FULL a full disk gives); on PostgreSQL the offers' rows meet its disk_full error
     (SQLSTATE 53100) as they go in, in the statement that writes them. The trigger that
     raises it is made in the run's own transaction, and goes with it."""
+    fill_disk_at(monkeypatch, 1)
+
+
+def fill_disk_at(monkeypatch: pytest.MonkeyPatch, snapshot: int) -> None:
+    """The disk fills up as the `snapshot`-th snapshot of the process is written (and each
+    one after it)."""
     from tracker.store import writes
 
     real = writes.insert_snapshot
+    written = 0
 
     def insert_snapshot(conn: Any, **kwargs: Any) -> Any:
+        nonlocal written
+        written += 1
+        if written < snapshot:
+            return real(conn, **kwargs)
         if conn.dialect.name == "sqlite":
             pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
             conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
@@ -83,6 +94,27 @@ def test_a_full_disk_is_one_line_exit_7_and_the_next_run_stores_the_catalog(
     assert rows(database_url, "SELECT id FROM snapshots") == []  # nothing half-written
     monkeypatch.undo()  # space again
     assert "first snapshot v1 stored (400 models)" in tracker("fetch").stdout
+
+
+def test_a_backfill_that_fills_the_disk_keeps_nothing_half_written_and_resumes(
+    tracker: Tracker, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # import-git writes its versions in shared transactions: the full disk at the second
+    # version undoes the first too, as a crash would, and the next run imports all three.
+    from support.git import scrape_repo
+
+    versions = [big_catalog(f"v{n}") for n in (1, 2, 3)]
+    for n, version in enumerate(versions):
+        version["data"][0]["providers"][0]["input_price"] = 10 + n
+    repo = scrape_repo(tmp_path / "scrape", versions)
+    fill_disk_at(monkeypatch, 2)
+    one_clean_line(tracker("import-git", str(repo), "models.json", check=STORAGE),
+                   "disk is full")
+    assert rows(database_url, "SELECT id FROM snapshots") == []
+    assert rows(database_url, "SELECT id FROM observations") == []
+    monkeypatch.undo()
+    again = tracker.json("import-git", str(repo), "models.json")
+    assert (again["imported"], again["outcomes"]) == (3, {"new": 3})
 
 
 # --- a corrupt SQLite file, an emptied alembic_version ---

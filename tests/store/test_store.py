@@ -206,6 +206,33 @@ def test_writes_that_share_a_transaction_are_undone_together_and_forgotten(
         ("model_added", "model-c"), ("model_removed", "model-other")]
 
 
+def test_a_write_the_database_refuses_undoes_its_version(
+        engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On PostgreSQL a version's writes are sent without waiting for each (tracker.store.
+    # queued): the server's refusal of one comes when they are waited for, at the commit.
+    # Either way the version is not stored, and the error is SQLAlchemy's, as any statement's.
+    from sqlalchemy.exc import IntegrityError
+
+    p = pipeline(engine)
+    p.ingest(body(base_catalog("v1")), observed_at=T0)
+    changed = base_catalog("v2")
+    changed["data"].append(model("new-model", provider("x", 1, 1)))
+    real = writes.record_changes
+
+    def dangling(conn: Any, **kwargs: Any) -> None:
+        real(conn, **{**kwargs, "observation_id": 10**9})  # no such observation
+
+    monkeypatch.setattr(writes, "record_changes", dangling)
+    with pytest.raises(IntegrityError):
+        p.ingest(body(changed), observed_at=T0 + timedelta(hours=1))
+    assert (rows(engine, "snapshots"), rows(engine, "observations"), rows(engine, "changes")) \
+        == (1, 1, 0)
+    monkeypatch.undo()
+    result = p.ingest(body(changed), observed_at=T0 + timedelta(hours=2))
+    assert (result.outcome, [c["kind"] for c in result.changes]) == ("new", ["model_added"])
+    assert (rows(engine, "snapshots"), rows(engine, "changes")) == (2, 1)
+
+
 def test_ingesting_an_older_observation_is_refused(engine: Any) -> None:
     from tracker.errors import UsageError
 

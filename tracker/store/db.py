@@ -462,3 +462,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _redact(url: str) -> str:
     return redact_url(url, database=True)
+
+
+def redacted_url(url: Any) -> str:
+    """An engine's URL as error messages name it: no password, no secret query value."""
+    return _redact(str(url))

@@ -15,7 +15,19 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, func, or_, select, text
+from sqlalchemy import (
+    Connection,
+    Row,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.catalog import Catalog, Model, Provider
@@ -383,10 +395,19 @@ class StoreContext:
     # many snapshots the source has (snapshot_count).
     newest_snapshot_id: int | None
     snapshot_count: int
+    # Ids drawn for the snapshot and the observation about to be stored (PostgreSQL, when
+    # asked): their INSERTs then return nothing anyone waits for (tracker.store.queued).
+    next_snapshot_id: int | None = None
+    next_observation_id: int | None = None
+
+
+def _next_id(table: Any) -> Any:
+    """The next id of `table`'s sequence, drawn (PostgreSQL)."""
+    return func.nextval(func.pg_get_serial_sequence(table.name, "id"))
 
 
 @cache  # built on first use: 2 ms of every command that stores nothing otherwise
-def _store_context_query() -> Any:
+def _store_context_query(allocate: bool = False) -> Any:
     # One round trip for what the pipeline used to ask in six: a PostgreSQL import pays a
     # round trip per statement per version. The state's observation is found by the
     # source's name in a derived table (no correlation inside a join's ON clause).
@@ -423,6 +444,8 @@ def _store_context_query() -> Any:
             reused.label("version_reused"),
             *_prefixed_snapshot_columns(current, "cur_"),
             *_prefixed_snapshot_columns(existing, "ex_"),
+            *((case((existing.c.id.is_(None), _next_id(snapshots))).label("next_snapshot_id"),
+               _next_id(observations).label("next_observation_id")) if allocate else ()),
         )
         .select_from(
             sources.outerjoin(state, state.c.source_id == sources.c.id)
@@ -435,15 +458,18 @@ def _store_context_query() -> Any:
 
 
 def store_context(conn: Connection, name: str, content_hash: str,
-                  version: str | None) -> StoreContext | None:
+                  version: str | None, *, allocate: bool = False) -> StoreContext | None:
     """The named source's `StoreContext` for storing a catalog whose content hash is
-    `content_hash`, served as `version`; None when there is no such source yet.
+    `content_hash`, served as `version`; None when there is no such source yet. With
+    `allocate` (PostgreSQL only), the id of the observation to store is drawn from its
+    sequence in the same statement, and the id of a snapshot of that content when there is
+    none yet (one the catalog then does not get, held as suspicious, leaves a gap).
 
     The same answers as `source_id`, `latest_observation_time`, `state_at`,
     `snapshot_by_identity`, `version_labels_other_content`, `newest_snapshot_id` and
     `snapshot_count` asked one after the other in the same transaction.
     """
-    row = conn.execute(_store_context_query(), {"name": name, "identity": content_hash,
+    row = conn.execute(_store_context_query(allocate), {"name": name, "identity": content_hash,
                                                 "version": version,
                                                 "content_hash": content_hash}).first()
     if row is None:
@@ -456,6 +482,8 @@ def store_context(conn: Connection, name: str, content_hash: str,
         version_reused=version is not None and bool(row.version_reused),
         newest_snapshot_id=row.newest_snapshot_id,
         snapshot_count=int(row.snapshot_count),
+        next_snapshot_id=row.next_snapshot_id if allocate else None,
+        next_observation_id=row.next_observation_id if allocate else None,
     )
 
 

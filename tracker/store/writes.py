@@ -13,9 +13,10 @@ import json
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import chain, islice
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ from tracker.catalog import (
     models_not_reused,
 )
 from tracker.diff import Change
-from tracker.store import rawbody, reads
+from tracker.store import queued, rawbody, reads
 from tracker.store.schema import (
     changelogs,
     changes,
@@ -104,6 +105,7 @@ def insert_snapshot(
     base: tuple[int, Catalog, bytes] | None,
     version_reused: bool = False,
     snapshot_count: int | None = None,
+    snapshot_id: int | None = None,
 ) -> reads.SnapshotInfo:
     """Store a new snapshot: its row, its compressed body, and the interval rows that change;
     the snapshot as `reads.snapshot_by_id` returns it.
@@ -112,40 +114,50 @@ def insert_snapshot(
     continue from it, and the raw body is stored as a delta against its body. A snapshot's
     identity is its content hash; its catalog_version is its label (`version_reused` when
     that version already labelled another content). `snapshot_count` is how many snapshots
-    the source has (read when not given).
+    the source has (read when not given). `snapshot_id`: the id it gets, drawn already
+    (`reads.store_context`): nothing is read back, so that the statements can be queued
+    (tracker.store.queued); `snapshot_count` must be given with it.
     """
+    assert snapshot_id is None or snapshot_count is not None  # queued: nothing may be read
     if base is None:
         keyframe = True
     else:
         count = reads.snapshot_count(conn, source) if snapshot_count is None else snapshot_count
         keyframe = count % rawbody.KEYFRAME_EVERY == 0
     base_raw = None if keyframe or base is None else base[2]
-    row = conn.execute(
-        _INSERT_SNAPSHOT,
-        dict(
-            source_id=source,
-            identity=content_hash,
-            catalog_version=catalog.catalog_version,
-            content_hash=content_hash,
-            first_observed_at=observed_at,
-            last_observed_at=observed_at,
-            model_count=len(catalog.models),
-            provider_count=sum(map(len, map(_PROVIDERS, catalog.models.values()))),
-            extra=dict(catalog.extra),
-            raw_body=rawbody.compress(raw, base_raw, catalog.raw_items or None),
-            raw_base_id=None if base_raw is None or base is None else base[0],
-            raw_size=len(raw),
-            raw_sha256=rawbody.sha256_hex(raw),
-            version_reused=version_reused,
-        ),
-    ).one()
-    # The row comes back from the INSERT (RETURNING): no read of it afterwards.
-    stored = reads.snapshot_info(row)
+    values = dict(
+        source_id=source,
+        identity=content_hash,
+        catalog_version=catalog.catalog_version,
+        content_hash=content_hash,
+        first_observed_at=observed_at,
+        last_observed_at=observed_at,
+        model_count=len(catalog.models),
+        provider_count=sum(map(len, map(_PROVIDERS, catalog.models.values()))),
+        extra=dict(catalog.extra),
+        raw_body=rawbody.compress(raw, base_raw, catalog.raw_items or None),
+        raw_base_id=None if base_raw is None or base is None else base[0],
+        raw_size=len(raw),
+        raw_sha256=rawbody.sha256_hex(raw),
+        version_reused=version_reused,
+    )
+    if snapshot_id is None:
+        # The row comes back from the INSERT (RETURNING): no read of it afterwards.
+        stored = reads.snapshot_info(conn.execute(_INSERT_SNAPSHOT, values).one())
+    else:
+        conn.execute(_INSERT_GIVEN_SNAPSHOT, {"id": snapshot_id, **values})
+        stored = reads.snapshot_info(SimpleNamespace(
+            id=snapshot_id, identity=content_hash, catalog_version=catalog.catalog_version,
+            content_hash=content_hash, first_observed_at=observed_at.astimezone(UTC),
+            last_observed_at=observed_at.astimezone(UTC), model_count=values["model_count"],
+            extra=values["extra"], raw_sha256=values["raw_sha256"],
+            version_reused=version_reused, raw_size=len(raw), catalog_sha256=None))
     _write_intervals(conn, source, stored.id, base[1] if base else None, catalog)
     return stored
 
 
 _INSERT_SNAPSHOT = insert(snapshots).returning(*reads.SNAPSHOT_COLUMNS)
+_INSERT_GIVEN_SNAPSHOT = insert(snapshots)
 
 
 def _write_intervals(
@@ -404,6 +416,7 @@ def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]])
                 conn.execute(_statement(sql), params)
             return
         iterator = chain(few, iterator)
+        queued.settle(conn)  # a COPY cannot be queued: what is in flight goes first
     first = next(iterator, None)
     if first is None:
         return
@@ -500,7 +513,11 @@ _RECORD_CATALOG_DIGEST = (
 
 
 def record_observation(conn: Connection, **values: Any) -> int:
+    """Store an observation; its id (`id`, when given: drawn already, and nothing is read
+    back, so that the statement can be queued)."""
     result = conn.execute(_INSERT_OBSERVATION, values)
+    if "id" in values:
+        return int(values["id"])
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -548,10 +565,9 @@ def owe_changelog(conn: Connection, *, source_id: int, observation_id: int,
                   directory: str) -> None:
     """Record that the transition of `observation_id` owes its changelogs to `directory`
     (in the transaction that stores the transition: the debt commits with it)."""
-    conn.execute(insert(changelogs).values(
-        source_id=source_id, observation_id=observation_id, directory=directory,
-        failed_attempts=0,
-    ))
+    # Returns nothing (not even its id), so that it can be queued with the transition.
+    _insert_rows(conn, changelogs, [{"source_id": source_id, "observation_id": observation_id,
+                                     "directory": directory, "failed_attempts": 0}])
 
 
 def changelog_written(conn: Connection, changelog_id: int, at: datetime) -> None:
