@@ -30,8 +30,11 @@ _QUEUEING = "tracker_queueing"
 
 
 def can_queue(conn: Connection) -> bool:
-    """Whether statements on `conn` can be queued: PostgreSQL through psycopg 3."""
-    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+    """Whether statements on `conn` can be queued: PostgreSQL through psycopg 3, whose libpq
+    has a pipeline mode (14 and newer; the binary wheels bring their own)."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        return False
+    return bool(conn.dialect.loaded_dbapi.Pipeline.is_supported())
 
 
 @contextmanager
