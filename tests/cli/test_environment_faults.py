@@ -48,8 +48,9 @@ def big_catalog(version: str = "v1") -> dict[str, Any]:
 def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
     """The disk fills up as the snapshot is written: SQLite reaches its page limit (the same
     SQLITE_FULL a full disk gives); on PostgreSQL the offers' rows meet its disk_full error
-    (SQLSTATE 53100) as they go in, in the statement that writes them. The trigger that
-    raises it is made in the run's own transaction, and goes with it."""
+    (SQLSTATE 53100) as they go in, raised when the run's queued writes are waited for
+    (tracker.store.queued). The trigger that raises it is made in the run's own transaction,
+    and goes with it."""
     fill_disk_at(monkeypatch, 1)
 
 
