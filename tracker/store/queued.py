@@ -110,10 +110,10 @@ def _before_rollback(conn: Connection) -> None:
     _forget(conn)
 
 
-def _before_reset(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+def _before_reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
     # A connection going back to the pool (rolled back by the pool itself): out of pipeline
     # mode first, whatever was in flight.
-    stack = record.info.pop(_PIPELINE, None)
+    stack = connection_record.info.pop(_PIPELINE, None)
     if stack is not None:
         with suppress(Exception):
             stack.close()
