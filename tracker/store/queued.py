@@ -2,7 +2,7 @@
 
 Each version of a backfill costs PostgreSQL a few milliseconds of work: its interval rows,
 its change records, their foreign-key checks, a round trip per statement. Waited for, that
-time adds up to the client's own (the benchmark's import: a second, a third of it). Queued
+time adds up to the client's own (the benchmark's import: a second of its four). Queued
 (`queued`), the statements are sent and the client goes on, parsing the next version while
 the server runs them on the other core. The next statement outside such a block, the commit
 or the rollback waits for what is in flight first (`settle`), and the first error of a queued
