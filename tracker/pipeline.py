@@ -227,9 +227,10 @@ class Pipeline:
         """Within, `ingest` and `record_failure` write into one transaction, committed after
         `most` writes or `seconds`, and on the way out: a backfill (import-git) then pays one
         commit, one lock and (SQLite) one write of each page it touches for a batch of
-        versions, not for each. An error from a write rolls back the writes not committed
-        yet, as a crash would: the next run imports them again. A write that owes a
-        changelog commits at once (the changelog is written after its commit)."""
+        versions, not for each. An error from a write, or any that leaves the block, rolls
+        back the writes not committed yet, as a crash would: the next run imports them
+        again. A write that owes a changelog commits at once (the changelog is written after
+        its commit)."""
         if self._shared is not None:
             yield
             return
