@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +231,24 @@ def test_a_write_the_database_refuses_undoes_its_version(
     result = p.ingest(body(changed), observed_at=T0 + timedelta(hours=2))
     assert (result.outcome, [c["kind"] for c in result.changes]) == ("new", ["model_added"])
     assert (rows(engine, "snapshots"), rows(engine, "changes")) == (2, 1)
+
+
+def test_a_new_snapshot_is_reported_as_it_reads_back(engine: Any) -> None:
+    # On PostgreSQL nothing comes back from the INSERT (its writes are queued): the snapshot
+    # the run reports is made from what it wrote, and must be what the database holds.
+    p = pipeline(engine)
+    first = base_catalog("v1")
+    first["region"] = {"name": "eu", "zones": [1, 2]}  # an unknown top-level member: extra
+    second = copy.deepcopy(first)
+    second["data"].append(model("new-model", provider("x", 1, 1)))
+    paris = timezone(timedelta(hours=2))
+    for hour, catalog in enumerate((first, second)):
+        result = p.ingest(body(catalog), observed_at=(T0 + timedelta(hours=hour)).astimezone(paris))
+        with engine.connect() as conn:
+            source = reads.source_id(conn, "auriko")
+            assert source is not None
+            assert result.snapshot == reads.snapshot_by_id(conn, source, result.snapshot.id)
+        assert result.snapshot.first_observed_at == T0 + timedelta(hours=hour)
 
 
 def test_ingesting_an_older_observation_is_refused(engine: Any) -> None:
