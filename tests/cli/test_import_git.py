@@ -90,6 +90,20 @@ def test_a_commit_dated_before_the_one_before_stops_the_import_and_a_rerun_goes_
     assert [s["catalog_version"] for s in tracker.json("snapshots")] == ["v1", "v2", "v4"]
 
 
+def test_a_backfill_with_changelogs_writes_one_per_transition(
+        tracker: Tracker, tmp_path: Path) -> None:
+    # The versions share transactions; a transition that owes a changelog commits before
+    # the changelog is written, and none is left owed.
+    repo = scrape_repo(tmp_path / "scrape", series())
+    result = tracker.json("import-git", str(repo), "models.json", "--changelogs")
+    assert (result["imported"], result["outcomes"]) == (3, {"new": 3})
+    written = sorted((tmp_path / "reports").glob("changelog-*.md"))
+    assert [path.name.rsplit("-", 1)[-1] for path in written] == ["v2.md", "v3.md"]
+    assert "new-model" in written[1].read_text()
+    (auriko,) = [s for s in tracker.json("status")["sources"] if s["source"] == "auriko"]
+    assert auriko["changelogs_pending"] == []
+
+
 def test_not_a_repository_is_a_usage_error(tracker: Tracker, tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     result = tracker("import-git", str(tmp_path / "plain"), "models.json", check=2)
