@@ -165,16 +165,18 @@ class _SharedTransaction:
             self.commit()
 
     def commit(self) -> None:
-        if self.connection is not None:
-            connection, self.connection = self.connection, None
-            with connection:
-                connection.commit()
+        self._end(Connection.commit)
 
     def rollback(self) -> None:
+        self._end(Connection.rollback)
+
+    def _end(self, how: Callable[[Connection], None]) -> None:
+        """End the open transaction, if any, `how` says (commit or rollback), and close its
+        connection: the next write opens another."""
         if self.connection is not None:
             connection, self.connection = self.connection, None
             with connection:
-                connection.rollback()
+                how(connection)
 
 
 class Pipeline:
@@ -720,9 +722,7 @@ class Pipeline:
         if reused:
             log.warning("source %s: catalog version %s was re-served with different content: "
                         "recorded as another state", self.source.name, version)
-        if existing is None and context.next_snapshot_id is None:
-            writing = nullcontext()  # the INSERT returns the snapshot's id: not queued
-        with writing:
+        with writing:  # queued: a new snapshot's id was drawn with the observation's
             if existing is not None:
                 target = existing
                 writes.touch_snapshot(conn, existing.id, observed_at)

@@ -145,13 +145,12 @@ def insert_snapshot(
         # The row comes back from the INSERT (RETURNING): no read of it afterwards.
         stored = reads.snapshot_info(conn.execute(_INSERT_SNAPSHOT, values).one())
     else:
-        conn.execute(_INSERT_GIVEN_SNAPSHOT, {"id": snapshot_id, **values})
-        stored = reads.snapshot_info(SimpleNamespace(
-            id=snapshot_id, identity=content_hash, catalog_version=catalog.catalog_version,
-            content_hash=content_hash, first_observed_at=observed_at.astimezone(UTC),
-            last_observed_at=observed_at.astimezone(UTC), model_count=values["model_count"],
-            extra=values["extra"], raw_sha256=values["raw_sha256"],
-            version_reused=version_reused, raw_size=len(raw), catalog_sha256=None))
+        row = {**values, "id": snapshot_id}
+        conn.execute(_INSERT_GIVEN_SNAPSHOT, row)
+        # The row as it reads back: its times in UTC, no catalog digest yet.
+        utc = observed_at.astimezone(UTC)
+        stored = reads.snapshot_info(SimpleNamespace(**{
+            **row, "first_observed_at": utc, "last_observed_at": utc, "catalog_sha256": None}))
     _write_intervals(conn, source, stored.id, base[1] if base else None, catalog)
     return stored
 
